@@ -1,0 +1,178 @@
+package pods
+
+import (
+	"math"
+	"net/netip"
+	"sort"
+	"time"
+)
+
+// EndpointKind says what an IP was attributed to.
+type EndpointKind uint8
+
+const (
+	// EndpointPod is a pod owning the IP (pod network).
+	EndpointPod EndpointKind = iota + 1
+	// EndpointNode is a node IP, including the traffic of hostNetwork pods.
+	EndpointNode
+)
+
+// Endpoint is what an IP belonged to at a given time. For EndpointNode only
+// Cluster, Node and Zone are set.
+type Endpoint struct {
+	Kind                   EndpointKind
+	Cluster                string
+	Namespace, Pod         string
+	WorkloadKind, Workload string
+	Node, Zone             string
+}
+
+// interval is one holder of an IP during [from, to) in Unix nanoseconds.
+type interval struct {
+	from, to int64
+	// maxTo is the largest to among this and the earlier intervals of the
+	// slice: a backward scan stops as soon as it is below the looked-up time.
+	maxTo int64
+	ep    *Endpoint
+}
+
+// Index answers which pod or node held an IP at a time. It is immutable
+// once built and safe for concurrent use; rebuild it (NewIndex) to take new
+// records in and swap it atomically.
+//
+// Lookups are cluster-agnostic: IPs only overlap between clusters whose VPCs
+// overlap, which flow attribution cannot tell apart anyway. When intervals
+// of several holders cover the time (overlapping clusters, or a pod and a
+// node claiming the same IP), the one that started last wins; LookupCluster
+// restricts the answer to one cluster.
+type Index struct {
+	// v4 and v6 map an IP to its run of intervals in ivs, packed as
+	// offset<<32 | length: IPv4 keys hash faster and the flat slice keeps a
+	// lookup to a few cache lines.
+	v4  map[uint32]uint64
+	v6  map[[16]byte]uint64
+	ivs []interval
+}
+
+// NewIndex builds an index from pod and node records. Pod records of
+// hostNetwork pods attribute their IP to their node, for the times no node
+// record covers it.
+func NewIndex(pods []PodIP, nodes []NodeInfo) *Index {
+	byIP := make(map[[16]byte][]interval, len(pods)+len(nodes))
+	add := func(ip netip.Addr, from, to time.Time, ep *Endpoint) {
+		k := ip.Unmap().As16()
+		byIP[k] = append(byIP[k], interval{from: nanos(from, math.MinInt64), to: nanos(to, math.MaxInt64), ep: ep})
+	}
+	hostNet := map[[16]byte][]PodIP{}
+	for _, n := range nodes {
+		ep := &Endpoint{Kind: EndpointNode, Cluster: n.Cluster, Node: n.Node, Zone: n.Zone}
+		for _, ip := range n.IPs {
+			add(ip, n.ValidFrom, n.ValidTo, ep)
+		}
+	}
+	for _, p := range pods {
+		if p.HostNetwork {
+			hostNet[p.IP.Unmap().As16()] = append(hostNet[p.IP.Unmap().As16()], p)
+			continue
+		}
+		add(p.IP, p.ValidFrom, p.ValidTo, &Endpoint{
+			Kind: EndpointPod, Cluster: p.Cluster, Namespace: p.Namespace, Pod: p.Pod,
+			WorkloadKind: p.WorkloadKind, Workload: p.Workload, Node: p.Node, Zone: p.Zone,
+		})
+	}
+	// A hostNetwork pod only stands for its node when no node record has the
+	// IP (nodes whose addresses were not collected or did not parse).
+	for k, ps := range hostNet {
+		if _, ok := byIP[k]; ok {
+			continue
+		}
+		for _, p := range ps {
+			add(p.IP, p.ValidFrom, p.ValidTo, &Endpoint{Kind: EndpointNode, Cluster: p.Cluster, Node: p.Node, Zone: p.Zone})
+		}
+	}
+	idx := &Index{v4: map[uint32]uint64{}, v6: map[[16]byte]uint64{}}
+	for k, ivs := range byIP {
+		sort.SliceStable(ivs, func(i, j int) bool { return ivs[i].from < ivs[j].from })
+		maxTo := int64(math.MinInt64)
+		for i := range ivs {
+			maxTo = max(maxTo, ivs[i].to)
+			ivs[i].maxTo = maxTo
+		}
+		run := uint64(len(idx.ivs))<<32 | uint64(len(ivs))
+		idx.ivs = append(idx.ivs, ivs...)
+		if ip := netip.AddrFrom16(k); ip.Is4In6() {
+			idx.v4[v4key(ip.Unmap())] = run
+		} else {
+			idx.v6[k] = run
+		}
+	}
+	return idx
+}
+
+func v4key(ip netip.Addr) uint32 {
+	b := ip.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+func nanos(t time.Time, zero int64) int64 {
+	if t.IsZero() {
+		return zero
+	}
+	return t.UnixNano()
+}
+
+// Len is the number of distinct IPs in the index.
+func (idx *Index) Len() int { return len(idx.v4) + len(idx.v6) }
+
+// Lookup returns who held ip at t, in any cluster (see Index). Intervals
+// are half-open: at the exact time a pod released an IP, it no longer holds
+// it. No holder covering t means no answer, even if the IP was known before
+// or after.
+func (idx *Index) Lookup(ip netip.Addr, t time.Time) (Endpoint, bool) {
+	ep := idx.lookup(ip, t, "")
+	if ep == nil {
+		return Endpoint{}, false
+	}
+	return *ep, true
+}
+
+// LookupCluster is Lookup restricted to one cluster.
+func (idx *Index) LookupCluster(cluster string, ip netip.Addr, t time.Time) (Endpoint, bool) {
+	ep := idx.lookup(ip, t, cluster)
+	if ep == nil {
+		return Endpoint{}, false
+	}
+	return *ep, true
+}
+
+func (idx *Index) lookup(ip netip.Addr, t time.Time, cluster string) *Endpoint {
+	var run uint64
+	var ok bool
+	if ip = ip.Unmap(); ip.Is4() {
+		run, ok = idx.v4[v4key(ip)]
+	} else {
+		run, ok = idx.v6[ip.As16()]
+	}
+	if !ok {
+		return nil
+	}
+	ivs := idx.ivs[run>>32 : run>>32+run&0xffffffff]
+	ts := t.UnixNano()
+	// Last interval starting at or before ts, then backwards while an
+	// earlier one may still be open at ts.
+	lo, hi := 0, len(ivs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if ivs[m].from <= ts {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	for i := lo - 1; i >= 0 && ivs[i].maxTo > ts; i-- {
+		if ivs[i].to > ts && (cluster == "" || ivs[i].ep.Cluster == cluster) {
+			return ivs[i].ep
+		}
+	}
+	return nil
+}

@@ -1,0 +1,39 @@
+package source
+
+import (
+	"context"
+	"fmt"
+)
+
+// Ledger records which objects were ingested, by ID. The store implements it
+// in ClickHouse; the ingest pipeline records an ID in the same step that
+// commits the object's rows, so an object is either done or not at all.
+type Ledger interface {
+	// Done reports which of ids are already ingested; missing keys mean no.
+	Done(ctx context.Context, ids []string) (map[string]bool, error)
+}
+
+// ledgerBatch bounds the IDs of one Done call (one IN (…) query).
+const ledgerBatch = 1000
+
+// FilterNew returns the objects of objs that l does not know, in order.
+func FilterNew(ctx context.Context, l Ledger, objs []Object) ([]Object, error) {
+	out := make([]Object, 0, len(objs))
+	for start := 0; start < len(objs); start += ledgerBatch {
+		batch := objs[start:min(start+ledgerBatch, len(objs))]
+		ids := make([]string, len(batch))
+		for i, o := range batch {
+			ids[i] = ID(o)
+		}
+		done, err := l.Done(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("ask the ledger about %d objects: %w", len(ids), err)
+		}
+		for i, o := range batch {
+			if !done[ids[i]] {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,47 @@
+package source
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// metrics count what the poller does, per configured prefix.
+type metrics struct {
+	polls        prometheus.Counter
+	listed       *prometheus.CounterVec
+	newObjects   *prometheus.CounterVec
+	listErrors   *prometheus.CounterVec
+	ledgerErrors prometheus.Counter
+	emitErrors   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	f := promauto.With(reg)
+	const ns, sub = "furrow", "source"
+	return &metrics{
+		polls: f.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "polls_total",
+			Help: "Polling rounds started.",
+		}),
+		listed: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "objects_listed_total",
+			Help: "Objects listed inside the polling window, new or not.",
+		}, []string{"prefix"}),
+		newObjects: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "objects_new_total",
+			Help: "Listed objects the ledger did not know, handed to ingest.",
+		}, []string{"prefix"}),
+		listErrors: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "list_errors_total",
+			Help: "Listings of a prefix that failed.",
+		}, []string{"prefix"}),
+		ledgerErrors: f.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "ledger_errors_total",
+			Help: "Ledger look-ups that failed.",
+		}),
+		emitErrors: f.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "ingest_errors_total",
+			Help: "New objects whose ingest failed; they are retried next round.",
+		}),
+	}
+}

@@ -1,0 +1,21 @@
+package embedded
+
+// Configuration is the embedded engine's configuration (`store.embedded`).
+type Configuration struct {
+	// ChdbLib is the path of libchdb.so. Empty: env FURROW_CHDB_LIB, the
+	// --chdb-lib flag, the furrow cache filled by `make setup`, then
+	// /usr/local/lib and /usr/lib.
+	ChdbLib string `yaml:"chdb_lib"`
+	// StagingDir is where insert batches are staged as Native-format files
+	// before the engine reads them. A tmpfs keeps this in memory. Empty:
+	// /dev/shm when it exists, else the system temp directory.
+	StagingDir string `yaml:"staging_dir"`
+	// DedupWindow is how many recent insert blocks each MergeTree table
+	// remembers to drop retried inserts (non_replicated_deduplication_window).
+	DedupWindow int `yaml:"dedup_window" validate:"min=0"`
+}
+
+// DefaultConfiguration returns the defaults.
+func DefaultConfiguration() Configuration {
+	return Configuration{DedupWindow: 10000}
+}

@@ -1,0 +1,151 @@
+package storetest
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/stretchr/testify/require"
+
+	"github.com/furrowdev/furrow/store"
+)
+
+// typesColumns is the DDL of a table with every column type a Block may
+// carry; typesBlock fills it with two rows of edge values.
+const typesColumns = `id UInt32, u8 UInt8, u16 UInt16, u64 UInt64,
+	i8 Int8, i16 Int16, i32 Int32, i64 Int64, f32 Float32, f64 Float64,
+	s String, lc LowCardinality(String), b Bool,
+	dt DateTime('UTC'), dt64 DateTime64(3, 'UTC'), ip4 IPv4, ip6 IPv6,
+	nu Nullable(UInt32), ns Nullable(String), arr Array(String)`
+
+func typesBlock() store.Block {
+	t0 := time.Date(2026, 11, 3, 10, 20, 30, 0, time.UTC)
+	t1 := time.Date(2026, 11, 3, 10, 20, 30, 123e6, time.UTC)
+	t2 := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+	s := new(proto.ColStr)
+	s.AppendArr([]string{"it's a \"tab\"\there\nand \\ backslash", ""})
+	lc := proto.NewLowCardinality[string](new(proto.ColStr))
+	lc.AppendArr([]string{"a", "b"})
+	dt := &proto.ColDateTime{Location: time.UTC}
+	dt.AppendArr([]time.Time{t0, time.Unix(0, 0)})
+	dt64 := new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli).WithLocation(time.UTC)
+	dt64.AppendArr([]time.Time{t1, t2})
+	nu := proto.NewColNullable[uint32](new(proto.ColUInt32))
+	nu.AppendArr([]proto.Nullable[uint32]{proto.NewNullable[uint32](7), proto.Null[uint32]()})
+	ns := proto.NewColNullable[string](new(proto.ColStr))
+	ns.AppendArr([]proto.Nullable[string]{proto.NewNullable("x"), proto.Null[string]()})
+	arr := proto.NewArray[string](new(proto.ColStr))
+	arr.AppendArr([][]string{{"a", "b'c"}, {}})
+
+	return store.Block{Columns: proto.Input{
+		{Name: "id", Data: &proto.ColUInt32{1, 2}},
+		{Name: "u8", Data: &proto.ColUInt8{255, 0}},
+		{Name: "u16", Data: &proto.ColUInt16{65535, 0}},
+		{Name: "u64", Data: &proto.ColUInt64{18446744073709551615, 0}},
+		{Name: "i8", Data: &proto.ColInt8{-128, 127}},
+		{Name: "i16", Data: &proto.ColInt16{-32768, 0}},
+		{Name: "i32", Data: &proto.ColInt32{-2147483648, 1}},
+		{Name: "i64", Data: &proto.ColInt64{-9223372036854775808, 9223372036854775807}},
+		{Name: "f32", Data: &proto.ColFloat32{1.5, 0}},
+		{Name: "f64", Data: &proto.ColFloat64{0.5, -2.25}},
+		{Name: "s", Data: s},
+		{Name: "lc", Data: lc},
+		{Name: "b", Data: &proto.ColBool{true, false}},
+		{Name: "dt", Data: dt},
+		{Name: "dt64", Data: dt64},
+		{Name: "ip4", Data: &proto.ColIPv4{
+			proto.ToIPv4(netip.MustParseAddr("10.1.2.3")), proto.ToIPv4(netip.MustParseAddr("255.255.255.255")),
+		}},
+		{Name: "ip6", Data: &proto.ColIPv6{
+			proto.ToIPv6(netip.MustParseAddr("2001:db8::1")), proto.ToIPv6(netip.MustParseAddr("::ffff:10.0.0.1")),
+		}},
+		{Name: "nu", Data: nu},
+		{Name: "ns", Data: ns},
+		{Name: "arr", Data: arr},
+	}}
+}
+
+// typesJSON and typesTSV are typesBlock as ClickHouse prints it.
+var (
+	typesJSON = []string{
+		`{"id":1,"u8":255,"u16":65535,"u64":18446744073709551615,"i8":-128,"i16":-32768,"i32":-2147483648,` +
+			`"i64":-9223372036854775808,"f32":1.5,"f64":0.5,"s":"it's a \"tab\"\there\nand \\ backslash","lc":"a",` +
+			`"b":true,"dt":"2026-11-03 10:20:30","dt64":"2026-11-03 10:20:30.123","ip4":"10.1.2.3","ip6":"2001:db8::1",` +
+			`"nu":7,"ns":"x","arr":["a","b'c"]}`,
+		`{"id":2,"u8":0,"u16":0,"u64":0,"i8":127,"i16":0,"i32":1,"i64":9223372036854775807,"f32":0,"f64":-2.25,` +
+			`"s":"","lc":"b","b":false,"dt":"1970-01-01 00:00:00","dt64":"2000-01-01 00:00:00.000","ip4":"255.255.255.255",` +
+			`"ip6":"::ffff:10.0.0.1","nu":null,"ns":null,"arr":[]}`,
+	}
+	typesTSV = strings.Join([]string{
+		"1", "255", "65535", "18446744073709551615", "-128", "-32768", "-2147483648", "-9223372036854775808",
+		"1.5", "0.5", `it\'s a "tab"\there\nand \\ backslash`, "a", "true", "2026-11-03 10:20:30",
+		"2026-11-03 10:20:30.123", "10.1.2.3", "2001:db8::1", "7", "x", `['a','b\'c']`,
+	}, "\t") + "\n" + strings.Join([]string{
+		"2", "0", "0", "0", "127", "0", "1", "9223372036854775807", "0", "-2.25", "", "b", "false",
+		"1970-01-01 00:00:00", "2000-01-01 00:00:00.000", "255.255.255.255", "::ffff:10.0.0.1", `\N`, `\N`, "[]",
+	}, "\t") + "\n"
+)
+
+func testInsertTypes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	createTable(t, s, "types", typesColumns, "id")
+	require.NoError(t, s.Insert(ctx, "types", typesBlock(), ""))
+
+	t.Run("JSONEachRow", func(t *testing.T) {
+		// The default of quoting 64-bit integers changed across versions.
+		out := query(t, s, "SELECT * FROM types ORDER BY id", "JSONEachRow",
+			store.WithSettings(map[string]string{"output_format_json_quote_64bit_integers": "0"}))
+		require.Equal(t, strings.Join(typesJSON, "\n")+"\n", out)
+	})
+	t.Run("TSV", func(t *testing.T) {
+		require.Equal(t, typesTSV, query(t, s, "SELECT * FROM types ORDER BY id", "TSV"))
+	})
+	t.Run("subset of columns", func(t *testing.T) {
+		b := store.Block{Columns: proto.Input{{Name: "id", Data: &proto.ColUInt32{3}}}}
+		require.NoError(t, s.Insert(ctx, "types", b, ""))
+		require.Equal(t, "3\t0\t\t\\N\t[]\n", query(t, s, "SELECT id, u64, s, nu, arr FROM types WHERE id = 3", "TSV"))
+	})
+	t.Run("empty block", func(t *testing.T) {
+		b := store.Block{Columns: proto.Input{{Name: "id", Data: &proto.ColUInt32{}}}}
+		require.NoError(t, s.Insert(ctx, "types", b, ""))
+		require.Equal(t, "3\n", count(t, s, "types"))
+	})
+}
+
+func testInsertDedup(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	createTable(t, s, "dedup", "id UInt32, v String", "id")
+	block := func(ids ...uint32) store.Block {
+		v := new(proto.ColStr)
+		for range ids {
+			v.Append("v")
+		}
+		id := proto.ColUInt32(ids)
+		return store.Block{Columns: proto.Input{{Name: "id", Data: &id}, {Name: "v", Data: v}}}
+	}
+
+	tests := []struct {
+		name   string
+		ids    []uint32
+		token  string
+		repeat int
+		want   string // rows in the table afterwards
+	}{
+		{name: "same token twice", ids: []uint32{1, 2, 3}, token: "batch-1", repeat: 2, want: "3\n"},
+		{name: "same token, other data", ids: []uint32{4}, token: "batch-1", repeat: 1, want: "3\n"},
+		{name: "new token, same data", ids: []uint32{1, 2, 3}, token: "batch-2", repeat: 1, want: "6\n"},
+		{name: "another new token", ids: []uint32{5}, token: "batch-3", repeat: 3, want: "7\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for range tt.repeat {
+				require.NoError(t, s.Insert(ctx, "dedup", block(tt.ids...), tt.token))
+			}
+			require.Equal(t, tt.want, count(t, s, "dedup"))
+		})
+	}
+}
