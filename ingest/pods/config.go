@@ -14,15 +14,15 @@ type Configuration struct {
 	Clusters []ClusterConfiguration `yaml:"clusters" validate:"dive"`
 	// ResyncPeriod is how often the informers replay their cache as updates;
 	// zero disables resyncs (watch events are enough to track IPs).
-	ResyncPeriod time.Duration `yaml:"resync-period" validate:"min=0"`
+	ResyncPeriod time.Duration `yaml:"resync_period" validate:"min=0"`
 	// SyncTimeout bounds the wait for the initial list of each cluster at
 	// Start; a cluster that does not answer in time fails Start.
-	SyncTimeout time.Duration `yaml:"sync-timeout" validate:"min=1s"`
+	SyncTimeout time.Duration `yaml:"sync_timeout" validate:"min=1s"`
 	// FlushInterval is how often buffered records are handed to the sink.
-	FlushInterval time.Duration `yaml:"flush-interval" validate:"min=10ms"`
+	FlushInterval time.Duration `yaml:"flush_interval" validate:"min=10ms"`
 	// MaxPending is how many records are kept while the sink fails; beyond
 	// it the oldest are dropped and counted in records_dropped_total.
-	MaxPending int `yaml:"max-pending" validate:"min=1"`
+	MaxPending int `yaml:"max_pending" validate:"min=1"`
 }
 
 // ClusterConfiguration selects one cluster through a kubeconfig context.
@@ -55,7 +55,7 @@ var ErrInvalidConfiguration = errors.New("invalid pods configuration")
 // unique once defaulted.
 func (c Configuration) Validate() error {
 	if c.FlushInterval <= 0 || c.SyncTimeout <= 0 || c.MaxPending <= 0 {
-		return fmt.Errorf("%w: flush-interval, sync-timeout and max-pending must be positive", ErrInvalidConfiguration)
+		return fmt.Errorf("%w: flush_interval, sync_timeout and max_pending must be positive", ErrInvalidConfiguration)
 	}
 	seen := map[string]bool{}
 	for i, cl := range c.Clusters {

@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"kind"}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "furrow", Subsystem: "pods", Name: "records_dropped_total",
-			Help: "Records dropped because the sink failed for longer than max-pending records.",
+			Help: "Records dropped because the sink failed for longer than max_pending records.",
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.events, m.intervalsOpened, m.intervalsClosed, m.errors, m.sinkRecords, m.dropped} {

@@ -247,7 +247,8 @@ func NewHistory() *History {
 
 // Apply merges the next snapshot of a cluster (snapshots of one cluster must
 // come in time order) and returns the records that changed: newly opened
-// ones and closed ones, for a Sink.
+// ones and closed ones, for a Sink. A snapshot without nodes leaves the node
+// intervals open.
 func (h *History) Apply(s *Snapshot) (pods []PodIP, nodes []NodeInfo, skipped map[string]int) {
 	cur, curNodes, skipped := s.Records()
 	seen := map[podKey]bool{}
@@ -265,6 +266,12 @@ func (h *History) Apply(s *Snapshot) (pods []PodIP, nodes []NodeInfo, skipped ma
 			pods = append(pods, p)
 			delete(h.pods, k)
 		}
+	}
+	// A dump of pods alone says nothing about nodes: their intervals are
+	// left as they are.
+	if len(s.Nodes) == 0 {
+		sortPodIPs(pods)
+		return pods, nil, skipped
 	}
 	seenNodes := map[string]bool{}
 	for _, n := range curNodes {

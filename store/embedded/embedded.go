@@ -139,7 +139,7 @@ func openEngine(cfg Configuration, opts Options, logger *slog.Logger) (*engine, 
 		lk.release()
 		return nil, fmt.Errorf("start embedded ClickHouse on %s: %w", dir, err)
 	}
-	logger.Info("embedded ClickHouse started", "dir", dir, "library", chdblib.Path)
+	logger.Debug("embedded ClickHouse started", "dir", dir, "library", chdblib.Path)
 	theEng = &engine{session: sess, dir: dir, lock: lk, refs: 1, staging: staging}
 	return theEng, nil
 }

@@ -18,7 +18,8 @@ type Configuration struct {
 	// itself encode results in any output format (see query.go).
 	HTTPAddrs []string `yaml:"http_addrs"`
 	// Database holds every unqualified table; Open creates it if missing.
-	Database string `yaml:"database"`
+	// It comes from store.database (or the DSN), not from this section.
+	Database string `yaml:"-"`
 	// Username authenticates both protocols.
 	Username string `yaml:"username"`
 	// Password authenticates both protocols; it never appears in errors

@@ -25,7 +25,8 @@ func (s *Store) Insert(ctx context.Context, table string, b store.Block, token s
 	}
 	if token != "" {
 		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-			"insert_deduplication_token": token,
+			"insert_deduplication_token":                         token,
+			"deduplicate_blocks_in_dependent_materialized_views": 1,
 		}))
 	}
 	batch, err := s.native.PrepareBatch(ctx, query)

@@ -1,0 +1,107 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/furrowdev/furrow/query/sqlapi"
+)
+
+// Configuration is the HTTP server's configuration.
+type Configuration struct {
+	// Listen is the TCP address to listen on; port 0 picks a free port.
+	Listen string `yaml:"listen"`
+	// Tokens are the bearer tokens accepted on /api/v1 and /metrics.
+	Tokens []Secret `yaml:"tokens"`
+	// TokensFile names a file of more tokens, one per line; blank lines and
+	// lines starting with # are ignored. It keeps tokens out of the main
+	// configuration file (a Kubernetes Secret mounted as a file).
+	TokensFile string `yaml:"tokens_file"`
+	// DevMode lets loopback clients in without a token. Any local reverse
+	// proxy is a loopback client too, so never enable it behind one.
+	DevMode bool `yaml:"dev_mode"`
+	// ReadTimeout bounds reading a whole request, body included.
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds a request from the end of its headers to the end
+	// of the response; it must exceed sql.max_execution_time.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// ShutdownTimeout bounds the wait for in-flight requests on Stop.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// SQL limits the queries of POST /api/v1/sql.
+	SQL sqlapi.Configuration `yaml:"sql"`
+}
+
+// DefaultConfiguration listens on loopback only, with no token: set tokens
+// (or dev_mode for local use) to reach /api/v1.
+func DefaultConfiguration() Configuration {
+	return Configuration{
+		Listen:          "127.0.0.1:8080",
+		ReadTimeout:     30 * time.Second,
+		WriteTimeout:    5 * time.Minute,
+		ShutdownTimeout: 30 * time.Second,
+		SQL:             sqlapi.DefaultConfiguration(),
+	}
+}
+
+// Validate checks the fields that do not need the file system.
+func (c Configuration) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen %q: %w (use host:port, e.g. 127.0.0.1:8080)", c.Listen, err)
+	}
+	if c.WriteTimeout > 0 && c.WriteTimeout <= c.SQL.MaxExecutionTime {
+		return fmt.Errorf("write_timeout (%s) must exceed sql.max_execution_time (%s), or results would be cut off", c.WriteTimeout, c.SQL.MaxExecutionTime)
+	}
+	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.ShutdownTimeout < 0 {
+		return errors.New("read_timeout, write_timeout and shutdown_timeout must not be negative")
+	}
+	return c.SQL.Validate()
+}
+
+// tokens returns the configured tokens and those of TokensFile.
+func (c Configuration) tokens() ([]Secret, error) {
+	var out []Secret
+	for _, t := range c.Tokens {
+		if t = Secret(strings.TrimSpace(string(t))); t != "" {
+			out = append(out, t)
+		}
+	}
+	if c.TokensFile == "" {
+		return out, nil
+	}
+	data, err := os.ReadFile(c.TokensFile)
+	if err != nil {
+		return nil, fmt.Errorf("tokens_file: %w", err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, Secret(line))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("tokens_file %s: %w", c.TokensFile, err)
+	}
+	return out, nil
+}
+
+// loopbackListen reports whether addr only accepts local connections.
+// An empty host (":8080") listens on every interface.
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

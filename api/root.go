@@ -1,0 +1,205 @@
+// Package api is furrow's HTTP server (gin): health and readiness probes,
+// Prometheus metrics, and the authenticated /api/v1 group where components
+// register their routes. It serves POST /api/v1/sql itself, for analysts'
+// read-only SQL (see package query/sqlapi).
+//
+// Authentication is a bearer token on /api/v1 and /metrics; /healthz and
+// /readyz are open so probes need no secret. In dev mode, loopback clients
+// need no token.
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/furrowdev/furrow/query/sqlapi"
+	"github.com/furrowdev/furrow/store"
+)
+
+// Dependencies are what the server needs from the rest of furrow.
+type Dependencies struct {
+	// Store runs the SQL endpoint's queries.
+	Store store.Store
+	// Registry receives the server's metrics and is what /metrics serves.
+	Registry *prometheus.Registry
+	// Logger receives request logs; nil discards them.
+	Logger *slog.Logger
+	// Ready reports whether furrow can serve (store reachable, migrations
+	// applied); nil falls back to pinging the store.
+	Ready func(ctx context.Context) error
+}
+
+// Server is the HTTP server. Build it with New, add routes to Group, then
+// Start it; Stop drains it.
+type Server struct {
+	cfg     Configuration
+	deps    Dependencies
+	logger  *slog.Logger
+	metrics *httpMetrics
+	auth    *authenticator
+	sql     *sqlapi.Runner
+	engine  *gin.Engine
+	api     *gin.RouterGroup
+
+	mu   sync.Mutex
+	http *http.Server
+	addr net.Addr
+	done chan struct{} // closed when Serve returns
+}
+
+// New checks the configuration and builds the router. It does not listen:
+// routes can be added to Group until Start. It refuses a server that would
+// let anyone in: no token, no dev mode, and a listen address reachable from
+// other hosts.
+func New(cfg Configuration, deps Dependencies) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	if deps.Store == nil || deps.Registry == nil {
+		return nil, errors.New("api: Store and Registry are required")
+	}
+	tokens, err := cfg.tokens()
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	if len(tokens) == 0 && !cfg.DevMode && !loopbackListen(cfg.Listen) {
+		return nil, fmt.Errorf("api: refusing to listen on %s without authentication: set tokens or tokens_file, or listen on 127.0.0.1", cfg.Listen)
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg:     cfg,
+		deps:    deps,
+		logger:  logger,
+		metrics: newHTTPMetrics(deps.Registry),
+		auth:    newAuthenticator(tokens, cfg.DevMode),
+		sql:     sqlapi.New(deps.Store, cfg.SQL),
+	}
+	if len(tokens) == 0 && !cfg.DevMode {
+		logger.Warn("api: no token configured: every /api/v1 and /metrics request will be refused; set tokens or tokens_file")
+	}
+	s.engine = s.router()
+	return s, nil
+}
+
+// router builds the gin engine. gin's mode is process-wide; release mode
+// only silences gin's own debug printing, which the request log replaces.
+func (s *Server) router() *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	// The client is the TCP peer: X-Forwarded-For is set by whoever sends
+	// the request, so it must not decide who is on loopback.
+	_ = e.SetTrustedProxies(nil)
+	e.ForwardedByClientIP = false
+	e.Use(s.observe, s.recoverPanic)
+	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
+	e.GET("/readyz", s.readyz)
+	// Metrics name tables, tenants and error rates: not for everyone.
+	e.GET("/metrics", s.auth.middleware, gin.WrapH(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
+	s.api = e.Group("/api/v1", s.auth.middleware)
+	s.api.POST("/sql", s.handleSQL)
+	return e
+}
+
+// Router is the gin engine, for routes outside /api/v1 (add them before
+// Start).
+func (s *Server) Router() *gin.Engine { return s.engine }
+
+// Group is the authenticated /api/v1 group, where components register
+// their routes (before Start).
+func (s *Server) Group() *gin.RouterGroup { return s.api }
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
+	defer cancel()
+	check := s.deps.Ready
+	if check == nil {
+		check = s.deps.Store.Ping
+	}
+	if err := check(ctx); err != nil {
+		c.String(http.StatusServiceUnavailable, "not ready: %v", err)
+		return
+	}
+	c.String(http.StatusOK, "ok")
+}
+
+// Start listens on the configured address and serves in the background.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.http != nil {
+		return errors.New("api: already started")
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("api: listen on %s: %w", s.cfg.Listen, err)
+	}
+	s.addr = ln.Addr()
+	s.http = &http.Server{
+		Handler:           s.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.done = make(chan struct{})
+	if s.cfg.DevMode {
+		s.logger.Warn("api: dev mode: requests from loopback clients need no token (any local reverse proxy counts as loopback)", "address", s.addr.String())
+	}
+	s.logger.Info("api: listening", "address", s.addr.String())
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("api: server stopped", "error", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on (the real port when the
+// configuration asked for port 0), or "" before Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.addr == nil {
+		return ""
+	}
+	return s.addr.String()
+}
+
+// Stop stops accepting connections and waits for in-flight requests, at
+// most shutdown_timeout (or until ctx is done); then it closes what is
+// left.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	srv, done := s.http, s.done
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	if s.cfg.ShutdownTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.cfg.ShutdownTimeout)
+		defer cancel()
+	}
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(fmt.Errorf("api: graceful shutdown: %w", err), srv.Close())
+	}
+	<-done
+	s.logger.Info("api: stopped")
+	return err
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/furrowdev/furrow/api"
+	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/store/embedded"
+	"github.com/furrowdev/furrow/store/server"
+)
+
+// Configuration is furrow's whole configuration file. Every key, its
+// default and its FURROW_* variable are listed in docs/configuration.md
+// (`furrow config keys` prints them).
+type Configuration struct {
+	// Data is the embedded engine's data directory; it survives restarts.
+	Data string `yaml:"data"`
+	// Log configures logging to standard error.
+	Log LogConfiguration `yaml:"log"`
+	// Store selects and configures the ClickHouse backend.
+	Store StoreConfiguration `yaml:"store"`
+	// HTTP configures the API server of `furrow serve`.
+	HTTP api.Configuration `yaml:"http"`
+	// S3 configures access to S3 (or an S3-compatible store) for flow-log
+	// sources, and the prefixes `furrow serve` polls.
+	S3 source.Configuration `yaml:"s3"`
+	// Kubernetes lists the clusters whose pods and nodes `furrow serve`
+	// watches live.
+	Kubernetes pods.Configuration `yaml:"kubernetes"`
+}
+
+// LogConfiguration configures logging.
+type LogConfiguration struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// StoreConfiguration selects the ClickHouse backend.
+type StoreConfiguration struct {
+	// Backend is embedded (chDB in-process, the default) or server
+	// (a ClickHouse server or cluster through clickhouse-go).
+	Backend string `yaml:"backend"`
+	// Database holds furrow's tables on either backend.
+	Database string `yaml:"database"`
+	// Embedded configures the embedded engine.
+	Embedded embedded.Configuration `yaml:"embedded"`
+	// Server configures the server backend.
+	Server server.Configuration `yaml:"server"`
+}
+
+// DefaultConfiguration returns the defaults of every key.
+func DefaultConfiguration() Configuration {
+	return Configuration{
+		Data: "./data",
+		Log:  LogConfiguration{Level: "info", Format: "text"},
+		Store: StoreConfiguration{
+			Backend:  "embedded",
+			Database: "furrow",
+			Embedded: embedded.DefaultConfiguration(),
+			Server:   server.DefaultConfiguration(),
+		},
+		HTTP:       api.DefaultConfiguration(),
+		S3:         source.DefaultConfiguration(),
+		Kubernetes: pods.DefaultConfiguration(),
+	}
+}
+
+// Validate checks the whole configuration and reports every problem.
+func (c Configuration) Validate() error {
+	var errs []error
+	switch c.Store.Backend {
+	case "embedded":
+		if c.Data == "" {
+			errs = append(errs, errors.New("data: empty (the embedded engine needs a data directory)"))
+		}
+	case "server":
+	default:
+		errs = append(errs, fmt.Errorf("store.backend: %q is not embedded or server", c.Store.Backend))
+	}
+	if c.Store.Database == "" {
+		errs = append(errs, errors.New("store.database: empty"))
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}

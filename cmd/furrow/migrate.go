@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/furrowdev/furrow/migrations"
+)
+
+func newMigrateCommand(a *app) *cobra.Command {
+	var status bool
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply pending schema migrations (furrow serve also does at start)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			s, err := a.openStore(ctx, "furrow migrate", false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			m := migrations.New(s, a.migrationOptions(s))
+			w := cmd.OutOrStdout()
+			if !status {
+				applied, err := m.Up(ctx)
+				if err != nil {
+					return err
+				}
+				for _, v := range applied {
+					fmt.Fprintf(w, "applied migration %d\n", v)
+				}
+			}
+			st, err := m.Status(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "schema version %d (this furrow knows up to %d)\n", st.Current, st.Latest)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&status, "status", false, "only print the schema version")
+	return cmd
+}

@@ -1,0 +1,383 @@
+package flowlogs
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/store"
+)
+
+// Attributor resolves both ends of flow records (pod, node, NAT gateway,
+// AWS service, VPC, internet), classifies and costs them. It is the
+// compiled form of a TrafficConfiguration: immutable and safe for
+// concurrent use. Each goroutine attributes into an Attribution of its own.
+type Attributor struct {
+	cfg      TrafficConfiguration
+	vpc      prefixMap[struct{}]
+	zones    prefixMap[zoneInfo]
+	aws      prefixMap[awsInfo]
+	zoneByID map[string]string // az-id → zone name
+	regionOf map[string]string // zone name → region
+	natByENI map[string]natInfo
+	natByIP  map[netip.Addr]natInfo
+}
+
+type zoneInfo struct{ zone, region string }
+
+type awsInfo struct{ service, region string }
+
+type natInfo struct{ zone string }
+
+// privateRanges stand for the VPC when neither vpc_cidrs nor zones say.
+var privateRanges = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"}
+
+// NewAttributor compiles cfg, reading its AWS IP ranges file if any.
+func NewAttributor(cfg TrafficConfiguration) (*Attributor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("traffic configuration: %w", err)
+	}
+	a := &Attributor{cfg: cfg, zoneByID: map[string]string{}, regionOf: map[string]string{},
+		natByENI: map[string]natInfo{}, natByIP: map[netip.Addr]natInfo{}}
+	for _, z := range cfg.Zones {
+		region := cfg.region(z.Region)
+		a.zones.add(z.CIDR, zoneInfo{z.Zone, region})
+		if z.ZoneID != "" {
+			a.zoneByID[z.ZoneID] = z.Zone
+		}
+		a.regionOf[z.Zone] = region
+	}
+	for _, p := range cfg.VPCCIDRs {
+		a.vpc.add(p, struct{}{})
+	}
+	if a.vpc.empty() {
+		for _, z := range cfg.Zones {
+			a.vpc.add(z.CIDR, struct{}{})
+		}
+	}
+	if a.vpc.empty() {
+		for _, p := range privateRanges {
+			a.vpc.add(netip.MustParsePrefix(p), struct{}{})
+		}
+	}
+	ranges := cfg.AWSIPRanges
+	if cfg.AWSIPRangesFile != "" {
+		more, err := ReadAWSIPRanges(cfg.AWSIPRangesFile)
+		if err != nil {
+			return nil, err
+		}
+		ranges = append(append([]AWSIPRange(nil), ranges...), more...)
+	}
+	// AMAZON lists every AWS range; a specific service of the same range
+	// says more, so it goes first.
+	for _, pass := range []bool{false, true} {
+		for _, r := range ranges {
+			if (r.Service == "AMAZON") == pass {
+				a.aws.add(r.CIDR, awsInfo{r.Service, r.Region})
+			}
+		}
+	}
+	for _, n := range cfg.NATGateways {
+		zone := n.Zone
+		if zone == "" && n.IP.IsValid() {
+			z, _ := a.zones.lookup(n.IP.Unmap())
+			zone = z.zone
+		}
+		if n.ENI != "" {
+			a.natByENI[n.ENI] = natInfo{zone}
+		}
+		if n.IP.IsValid() {
+			a.natByIP[n.IP.Unmap()] = natInfo{zone}
+		}
+	}
+	return a, nil
+}
+
+// netInfo is what the configuration says about an address.
+type netInfo struct {
+	inVPC            bool
+	zone, region     string
+	service, svcRegn string
+}
+
+func (a *Attributor) netInfo(ip netip.Addr) netInfo {
+	var n netInfo
+	if z, ok := a.zones.lookup(ip); ok {
+		n.inVPC, n.zone, n.region = true, z.zone, z.region
+	}
+	if _, ok := a.vpc.lookup(ip); ok {
+		n.inVPC = true
+	}
+	if !n.inVPC {
+		if r, ok := a.aws.lookup(ip); ok {
+			n.service, n.svcRegn = r.service, r.region
+		}
+	}
+	return n
+}
+
+// Attribution holds the attribution columns of one block and a cache of
+// address facts. Reuse it block after block from one goroutine; the block
+// Attribute returns aliases it until the next call.
+type Attribution struct {
+	src, dst endCols
+	source   *proto.ColLowCardinality[string]
+	class    *proto.ColLowCardinality[string]
+	transfer proto.ColFloat64
+	cost     proto.ColFloat64
+	cache    map[netip.Addr]netInfo
+}
+
+// maxNetCache bounds the address cache (internet peers are many).
+const maxNetCache = 1 << 16
+
+type endCols struct {
+	kind, cluster, namespace, workloadKind, workload *proto.ColLowCardinality[string]
+	pod                                              proto.ColStr
+	node, zone, region, service                      *proto.ColLowCardinality[string]
+}
+
+func newLC() *proto.ColLowCardinality[string] { return proto.NewLowCardinality[string](new(proto.ColStr)) }
+
+func newEndCols() endCols {
+	return endCols{kind: newLC(), cluster: newLC(), namespace: newLC(), workloadKind: newLC(), workload: newLC(),
+		node: newLC(), zone: newLC(), region: newLC(), service: newLC()}
+}
+
+// NewAttribution returns empty attribution columns.
+func NewAttribution() *Attribution {
+	return &Attribution{src: newEndCols(), dst: newEndCols(), source: newLC(), class: newLC(),
+		cache: map[netip.Addr]netInfo{}}
+}
+
+func (c *endCols) reset() {
+	for _, l := range []*proto.ColLowCardinality[string]{c.kind, c.cluster, c.namespace, c.workloadKind, c.workload, c.node, c.zone, c.region, c.service} {
+		l.Values = l.Values[:0]
+	}
+	c.pod.Reset()
+}
+
+func (c *endCols) input(prefix string, in proto.Input) proto.Input {
+	return append(in,
+		proto.InputColumn{Name: prefix + "kind", Data: c.kind},
+		proto.InputColumn{Name: prefix + "cluster", Data: c.cluster},
+		proto.InputColumn{Name: prefix + "namespace", Data: c.namespace},
+		proto.InputColumn{Name: prefix + "workload_kind", Data: c.workloadKind},
+		proto.InputColumn{Name: prefix + "workload", Data: c.workload},
+		proto.InputColumn{Name: prefix + "pod", Data: &c.pod},
+		proto.InputColumn{Name: prefix + "node", Data: c.node},
+		proto.InputColumn{Name: prefix + "zone", Data: c.zone},
+		proto.InputColumn{Name: prefix + "region", Data: c.region},
+		proto.InputColumn{Name: prefix + "aws_service", Data: c.service},
+	)
+}
+
+func (c *endCols) append(e *End) {
+	c.kind.Values = append(c.kind.Values, e.Kind.String())
+	ep := &e.Endpoint
+	c.cluster.Values = append(c.cluster.Values, ep.Cluster)
+	c.namespace.Values = append(c.namespace.Values, ep.Namespace)
+	c.workloadKind.Values = append(c.workloadKind.Values, ep.WorkloadKind)
+	c.workload.Values = append(c.workload.Values, ep.Workload)
+	c.pod.Append(ep.Pod)
+	c.node.Values = append(c.node.Values, ep.Node)
+	c.zone.Values = append(c.zone.Values, e.Zone)
+	c.region.Values = append(c.region.Values, e.Region)
+	c.service.Values = append(c.service.Values, e.Service)
+}
+
+func (o *Attribution) reset() {
+	o.src.reset()
+	o.dst.reset()
+	o.source.Values = o.source.Values[:0]
+	o.class.Values = o.class.Values[:0]
+	o.transfer = o.transfer[:0]
+	o.cost = o.cost[:0]
+}
+
+func (o *Attribution) net(a *Attributor, ip netip.Addr) netInfo {
+	if n, ok := o.cache[ip]; ok {
+		return n
+	}
+	n := a.netInfo(ip)
+	if len(o.cache) >= maxNetCache {
+		clear(o.cache)
+	}
+	o.cache[ip] = n
+	return n
+}
+
+// Attribute resolves, classifies and costs every record of b and returns
+// a block of the flow_logs columns: the raw columns b carries (columns
+// that hold only defaults are left out: the table fills them), source, the
+// src_/dst_ attribution, traffic_class, transfer_bytes and cost_usd. idx
+// may be nil (no pod attribution). The block aliases b and out: insert it
+// before reusing either.
+func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *Attribution) store.Block {
+	out.reset()
+	n := b.Rows()
+	var src, dst End
+	for i := range n {
+		f := a.record(b, i, idx, out, &src, &dst)
+		v := a.cfg.classify(f, &src, &dst)
+		out.src.append(&src)
+		out.dst.append(&dst)
+		out.class.Values = append(out.class.Values, v.class)
+		out.transfer = append(out.transfer, v.transfer)
+		out.cost = append(out.cost, v.cost)
+		out.source.Values = append(out.source.Values, source)
+	}
+	in := make(proto.Input, 0, numFields+25)
+	for _, c := range b.Input() {
+		if !allDefault(c.Data) {
+			in = append(in, c)
+		}
+	}
+	in = append(in, proto.InputColumn{Name: "source", Data: out.source})
+	in = out.src.input("src_", in)
+	in = out.dst.input("dst_", in)
+	in = append(in,
+		proto.InputColumn{Name: "traffic_class", Data: out.class},
+		proto.InputColumn{Name: "transfer_bytes", Data: &out.transfer},
+		proto.InputColumn{Name: "cost_usd", Data: &out.cost},
+	)
+	return store.Block{Columns: in}
+}
+
+// record resolves the ends of row i into src and dst and returns the
+// facts classification needs.
+func (a *Attributor) record(b *Batch, i int, idx *pods.Index, out *Attribution, src, dst *End) facts {
+	status := b.LogStatus(i)
+	f := facts{
+		bytes:     float64(b.Bytes(i)),
+		direction: b.FlowDirection(i),
+		ok:        status != "NODATA" && status != "SKIPDATA",
+		reject:    b.Action(i) == "REJECT",
+	}
+	hopSrc, hopDst := b.SrcAddr(i), b.DstAddr(i)
+	sa, da := hopSrc, hopDst
+	if p := b.PktSrcAddr(i); !p.IsUnspecified() {
+		sa = p
+	}
+	if p := b.PktDstAddr(i); !p.IsUnspecified() {
+		da = p
+	}
+	t := time.Unix(int64(b.Start(i)), 0)
+	a.resolve(sa, b.PktSrcAWSService(i), t, idx, out, src)
+	a.resolve(da, b.PktDstAWSService(i), t, idx, out, dst)
+
+	if len(a.natByIP) > 0 {
+		if n, ok := a.natByIP[hopSrc]; ok {
+			f.natSide, f.natZone = natSrc, n.zone
+		} else if n, ok := a.natByIP[hopDst]; ok {
+			f.natSide, f.natZone = natDst, n.zone
+		}
+	}
+	if f.natSide == natNone && len(a.natByENI) > 0 {
+		if n, ok := a.natByENI[b.InterfaceID(i)]; ok {
+			switch f.direction {
+			case "egress":
+				f.natSide, f.natZone = natSrc, n.zone
+			case "ingress":
+				f.natSide, f.natZone = natDst, n.zone
+			}
+		}
+	}
+	// The logging ENI's zone (az-id) places its own end when nothing
+	// else did.
+	if az := b.AZID(i); az != "" {
+		switch {
+		case f.direction == "egress" && src.Zone == "" && src.Kind.Inside() && sa == hopSrc:
+			src.Zone = a.zoneByID[az]
+		case f.direction == "ingress" && dst.Zone == "" && dst.Kind.Inside() && da == hopDst:
+			dst.Zone = a.zoneByID[az]
+		}
+	}
+	return f
+}
+
+// resolve says what ip was at t.
+func (a *Attributor) resolve(ip netip.Addr, service string, t time.Time, idx *pods.Index, out *Attribution, e *End) {
+	*e = End{}
+	if !ip.IsValid() || ip.IsUnspecified() {
+		return
+	}
+	if n, ok := a.natByIP[ip]; ok {
+		e.Kind, e.Zone, e.Region = KindNATGateway, n.zone, a.cfg.region("")
+		return
+	}
+	if idx != nil {
+		if ep, ok := idx.Lookup(ip, t); ok {
+			e.Kind, e.Endpoint, e.Zone = KindPod, ep, ep.Zone
+			if ep.Kind == pods.EndpointNode {
+				e.Kind = KindNode
+			}
+			if e.Zone == "" {
+				e.Zone = out.net(a, ip).zone
+			}
+			e.Region = a.cfg.region(a.regionOf[e.Zone])
+			return
+		}
+	}
+	n := out.net(a, ip)
+	switch {
+	case service != "" || n.service != "":
+		e.Kind, e.Service, e.Region = KindAWSService, service, n.svcRegn
+		if service == "" {
+			e.Service = n.service
+		}
+	case n.inVPC:
+		e.Kind, e.Zone, e.Region = KindVPC, n.zone, a.cfg.region(n.region)
+	default:
+		e.Kind = KindInternet
+	}
+}
+
+// allDefault reports whether a parsed column holds only its default value,
+// as the columns of fields a file does not carry do.
+func allDefault(c proto.ColInput) bool {
+	switch c := c.(type) {
+	case *proto.ColLowCardinality[string]:
+		for _, v := range c.Values {
+			if v != "" {
+				return false
+			}
+		}
+	case *proto.ColUInt8:
+		for _, v := range *c {
+			if v != 0 {
+				return false
+			}
+		}
+	case *proto.ColUInt16:
+		for _, v := range *c {
+			if v != 0 {
+				return false
+			}
+		}
+	case *proto.ColUInt64:
+		for _, v := range *c {
+			if v != 0 {
+				return false
+			}
+		}
+	case *proto.ColDateTime:
+		for _, v := range c.Data {
+			if v != 0 {
+				return false
+			}
+		}
+	case *proto.ColIPv6:
+		for _, v := range *c {
+			if v != (proto.IPv6{}) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}

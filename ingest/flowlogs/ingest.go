@@ -1,0 +1,340 @@
+package flowlogs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/furrowdev/furrow/ingest/pods"
+	sources "github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/store"
+)
+
+// LedgerKind is the kind of the flow-log objects in ingested_objects.
+const LedgerKind = "flowlogs"
+
+// IngestBatchRows is the default number of records per inserted block:
+// large enough that the engine's per-insert cost vanishes, small enough
+// that a few blocks in flight stay within a few hundred MB.
+const IngestBatchRows = 262144
+
+// Dependencies are what an Ingester works with.
+type Dependencies struct {
+	// Store receives the rows (flow_logs) and the ledger (ingested_objects).
+	Store store.Store
+	// Source lists and opens objects.
+	Source *sources.Source
+	// Index returns the current pod index; nil, or a nil result, leaves
+	// pods unattributed.
+	Index func() *pods.Index
+	// Traffic is the network layout and prices.
+	Traffic TrafficConfiguration
+	// Registry receives the metrics; nil leaves them unregistered.
+	Registry prometheus.Registerer
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Now defaults to time.Now.
+	Now func() time.Time
+}
+
+// IngestOptions tune an Ingester. The zero value is usable.
+type IngestOptions struct {
+	// BatchRows is the number of records per block (IngestBatchRows when 0).
+	// It is part of the blocks' deduplication tokens: keep it between a
+	// failed run and its re-run.
+	BatchRows int
+	// MaxErrorDetails is how many rejected lines each file reports
+	// (DefaultMaxErrorDetails when 0, none when negative).
+	MaxErrorDetails int
+	// Strict makes rejected lines and files that are not flow logs fail
+	// the run (Summary.Failed), not only files that could not be read or
+	// stored.
+	Strict bool
+	// Queue is how many blocks may wait for their insert (2 when 0).
+	Queue int
+	// Retry bounds the retries of a failed insert.
+	Retry store.RetryOptions
+}
+
+// Ingester reads flow-log objects into flow_logs, each exactly once. It is
+// safe for concurrent use; objects are ingested by the calling goroutine,
+// with the inserts of its blocks overlapping the parsing of the next.
+type Ingester struct {
+	deps   Dependencies
+	opts   IngestOptions
+	attr   *Attributor
+	ledger *Ledger
+	m      *metrics
+	wm     *store.WriterMetrics
+}
+
+// NewIngester checks the configuration and returns an idle Ingester.
+func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
+	if deps.Store == nil || deps.Source == nil {
+		return nil, errors.New("flow-log ingester: Store and Source are required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Index == nil {
+		deps.Index = func() *pods.Index { return nil }
+	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = IngestBatchRows
+	}
+	if opts.MaxErrorDetails == 0 {
+		opts.MaxErrorDetails = DefaultMaxErrorDetails
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 2
+	}
+	a, err := NewAttributor(deps.Traffic)
+	if err != nil {
+		return nil, err
+	}
+	return &Ingester{deps: deps, opts: opts, attr: a, ledger: NewLedger(deps.Store, LedgerKind),
+		m: newMetrics(deps.Registry), wm: store.NewWriterMetrics(deps.Registry)}, nil
+}
+
+// Ledger is the ingester's ledger, for a source.Poller.
+func (i *Ingester) Ledger() *Ledger { return i.ledger }
+
+// Ingest is IngestObject as a source.Ingest, for the poller: a file that is
+// not a flow log is recorded and skipped, not retried.
+func (i *Ingester) Ingest(ctx context.Context, obj sources.Object) error {
+	_, err := i.IngestObject(ctx, obj)
+	return err
+}
+
+// IngestObject reads one object into flow_logs and records it in the
+// ledger. Records of a file that fails half way are stored with
+// deduplication tokens, so ingesting it again stores each record once.
+// The error concerns the whole object (unreadable, not stored); rejected
+// lines and a file that is not a flow log are reported in the result only.
+func (i *Ingester) IngestObject(ctx context.Context, obj sources.Object) (ObjectResult, error) {
+	return i.ingest(ctx, obj, sources.Window{})
+}
+
+// slot is one block's worth of buffers, recycled once inserted.
+type slot struct {
+	batch *Batch
+	attr  *Attribution
+}
+
+func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
+	started := i.deps.Now()
+	id := sources.ID(obj)
+	res := ObjectResult{URL: obj.URL, ID: id}
+	defer func() { res.Seconds = i.deps.Now().Sub(started).Seconds() }()
+	rd, closeObj, err := i.open(ctx, obj)
+	if err != nil {
+		return i.fail(ctx, &res, obj, started, err)
+	}
+	defer closeObj()
+	defer rd.Close()
+	res.Format = string(rd.Format())
+
+	idx := i.deps.Index()
+	slots := make(chan *slot, i.opts.Queue+2)
+	for range cap(slots) {
+		slots <- &slot{batch: NewBatch(), attr: NewAttribution()}
+	}
+	wr := store.NewWriter(i.deps.Store, "flow_logs", store.WriterOptions{
+		Queue: i.opts.Queue, Retry: i.opts.Retry, Metrics: i.wm, Logger: i.deps.Logger,
+		OnResult: func(r store.Result) { slots <- r.Tag.(*slot) },
+	})
+	defer wr.Close(context.WithoutCancel(ctx))
+	since, until := w.Since.Unix(), w.Until.Unix()
+	keep := func(b *Batch) func(int) bool {
+		return func(r int) bool {
+			s := int64(b.Start(r))
+			if s == 0 {
+				return true
+			}
+			return (w.Since.IsZero() || s >= since) && (w.Until.IsZero() || s < until)
+		}
+	}
+	var readErr error
+	for k := 0; ; k++ {
+		var sl *slot
+		select {
+		case sl = <-slots:
+		case <-ctx.Done():
+			readErr = ctx.Err()
+		}
+		if readErr != nil {
+			break
+		}
+		n, err := rd.Next(sl.batch)
+		if n > 0 && !w.Open() {
+			kept := sl.batch.Keep(keep(sl.batch))
+			res.OutsideWindow += int64(n - kept)
+			n = kept
+		}
+		if n > 0 {
+			blk := i.attr.Attribute(sl.batch, id, idx, sl.attr)
+			if werr := wr.WriteTagged(ctx, blk, i.token(id, k, w), sl); werr != nil {
+				readErr = werr
+				break
+			}
+			res.Stored += int64(n)
+		} else {
+			slots <- sl
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+	}
+	flushErr := wr.Flush(ctx)
+	st := rd.Stats()
+	res.Read, res.Rejected = st.Read, st.Rejected
+	for _, e := range st.Errors {
+		res.Errors = append(res.Errors, e.Error())
+	}
+	if readErr == nil {
+		readErr = flushErr
+	}
+	if readErr != nil {
+		res.Stored = 0
+		return i.fail(ctx, &res, obj, started, readErr)
+	}
+	i.m.records(res)
+	return res, i.record(ctx, &res, obj, started)
+}
+
+// fail reports an object that could not be ingested; a file that is not a
+// flow log is recorded in the ledger instead, so that it is not read again.
+func (i *Ingester) fail(ctx context.Context, res *ObjectResult, obj sources.Object, started time.Time, err error) (ObjectResult, error) {
+	if errors.Is(err, ErrNotFlowLog) {
+		res.NotFlowLog = true
+		res.Errors = append(res.Errors, err.Error())
+		i.m.objects.WithLabelValues("not_flow_log").Inc()
+		return *res, i.record(ctx, res, obj, started)
+	}
+	res.Error = err.Error()
+	i.m.objects.WithLabelValues("failed").Inc()
+	i.deps.Logger.WarnContext(ctx, "flow-log object not ingested", "url", obj.URL, "err", err)
+	return *res, fmt.Errorf("ingest %s: %w", obj.URL, err)
+}
+
+func (i *Ingester) record(ctx context.Context, res *ObjectResult, obj sources.Object, started time.Time) error {
+	err := i.ledger.Record(ctx, LedgerEntry{
+		ID: res.ID, URL: obj.URL, Size: obj.Size, Read: res.Read, Stored: res.Stored, Rejected: res.Rejected,
+		FirstErrors: res.Errors, StartedAt: started, FinishedAt: i.deps.Now(),
+	})
+	if err != nil {
+		res.Error = err.Error()
+		i.m.objects.WithLabelValues("failed").Inc()
+		return err
+	}
+	if !res.NotFlowLog {
+		i.m.objects.WithLabelValues("ingested").Inc()
+	}
+	return nil
+}
+
+// token names block k of an object for insert deduplication. The batch
+// size and the time window decide which records block k holds, so they
+// are part of the token when they differ from the defaults.
+func (i *Ingester) token(id string, k int, w sources.Window) string {
+	t := id + "#" + strconv.Itoa(k)
+	if i.opts.BatchRows != IngestBatchRows {
+		t += ";rows=" + strconv.Itoa(i.opts.BatchRows)
+	}
+	if !w.Since.IsZero() {
+		t += ";since=" + strconv.FormatInt(w.Since.Unix(), 10)
+	}
+	if !w.Until.IsZero() {
+		t += ";until=" + strconv.FormatInt(w.Until.Unix(), 10)
+	}
+	return t
+}
+
+// open returns a Reader of obj: Parquet objects through random access,
+// everything else as a stream.
+func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(), error) {
+	ropts := Options{MaxErrorDetails: i.opts.MaxErrorDetails, BatchRows: i.opts.BatchRows}
+	if strings.HasSuffix(strings.ToLower(obj.Key), ".parquet") || strings.HasSuffix(strings.ToLower(obj.URL), ".parquet") {
+		ra, size, cleanup, err := i.deps.Source.OpenReaderAt(ctx, obj)
+		if err != nil {
+			return nil, nil, err
+		}
+		rd, err := OpenParquet(obj.URL, ra, size, ropts)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		return rd, func() { cleanup() }, nil
+	}
+	rc, err := i.deps.Source.Open(ctx, obj)
+	if err != nil {
+		return nil, nil, err
+	}
+	rd, err := NewReader(obj.URL, rc, ropts)
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	return rd, func() { rc.Close() }, nil
+}
+
+// Run lists srcs (files, directories, s3:// prefixes) within w, skips the
+// objects the ledger knows, and ingests the others one after the other.
+// Records whose start falls outside w are dropped and counted (listing
+// windows are coarse: a partition or a file covers an hour or more).
+// Failures of single objects are in the Summary; the error is for what
+// stops the run (the ledger unreachable, ctx done).
+func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (Summary, error) {
+	sum := Summary{Strict: i.opts.Strict}
+	if !w.Since.IsZero() {
+		sum.Since = w.Since.UTC().Format(time.RFC3339)
+	}
+	if !w.Until.IsZero() {
+		sum.Until = w.Until.UTC().Format(time.RFC3339)
+	}
+	start := i.deps.Now()
+	defer func() { sum.Seconds = i.deps.Now().Sub(start).Seconds() }()
+	for _, src := range srcs {
+		var objs []sources.Object
+		err := i.deps.Source.List(ctx, src, w, func(o sources.Object) error {
+			objs = append(objs, o)
+			return nil
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return sum.finish(), ctx.Err()
+			}
+			sum.add(ObjectResult{URL: src, Error: fmt.Sprintf("list %s: %v", src, err)})
+			continue
+		}
+		fresh, err := sources.FilterNew(ctx, i.ledger, objs)
+		if err != nil {
+			return sum.finish(), err
+		}
+		sum.Listed += len(objs)
+		sum.Skipped += len(objs) - len(fresh)
+		i.m.skipped.Add(float64(len(objs) - len(fresh)))
+		for _, o := range fresh {
+			res, err := i.ingest(ctx, o, w)
+			sum.add(res)
+			if err != nil && ctx.Err() != nil {
+				return sum.finish(), ctx.Err()
+			}
+		}
+	}
+	return sum.finish(), nil
+}

@@ -1,0 +1,123 @@
+package flowlogs
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// ObjectResult is what happened to one object.
+type ObjectResult struct {
+	// URL is the object as listed (or the source that failed to list).
+	URL string `json:"url"`
+	// ID is its ledger identity (see source.ID).
+	ID string `json:"id,omitempty"`
+	// Format is how it was encoded: text, gzip or parquet.
+	Format string `json:"format,omitempty"`
+	// Read counts the records seen, Stored those inserted, Rejected the
+	// malformed ones and OutsideWindow those dropped for their start time.
+	Read          int64 `json:"read"`
+	Stored        int64 `json:"stored"`
+	Rejected      int64 `json:"rejected"`
+	OutsideWindow int64 `json:"outside_window"`
+	// Errors are the first rejected lines as file:line: reason.
+	Errors []string `json:"errors,omitempty"`
+	// NotFlowLog marks a file that is not a flow log at all.
+	NotFlowLog bool `json:"not_flow_log,omitempty"`
+	// Error is why the object was not ingested; empty on success.
+	Error   string  `json:"error,omitempty"`
+	Seconds float64 `json:"seconds"`
+}
+
+// Summary reports an ingest run.
+type Summary struct {
+	Since string `json:"since,omitempty"`
+	Until string `json:"until,omitempty"`
+	// Files are the objects ingested or attempted (not the skipped ones).
+	Files []ObjectResult `json:"files"`
+	// Listed counts the objects found, Skipped those already ingested.
+	Listed  int `json:"listed"`
+	Skipped int `json:"skipped"`
+	// Ingested, NotFlowLogs and FailedFiles partition Files.
+	Ingested    int `json:"ingested"`
+	NotFlowLogs int `json:"not_flow_logs"`
+	FailedFiles int `json:"failed_files"`
+	// Record counts summed over Files.
+	Records       int64 `json:"records"`
+	Stored        int64 `json:"stored"`
+	Rejected      int64 `json:"rejected"`
+	OutsideWindow int64 `json:"outside_window"`
+	// Strict is whether rejected lines and non-flow-log files fail the run.
+	Strict bool `json:"strict"`
+	// Status is "ok" or "failed" (see Failed).
+	Status  string  `json:"status"`
+	Seconds float64 `json:"seconds"`
+}
+
+func (s *Summary) add(r ObjectResult) {
+	s.Files = append(s.Files, r)
+	switch {
+	case r.Error != "":
+		s.FailedFiles++
+	case r.NotFlowLog:
+		s.NotFlowLogs++
+	default:
+		s.Ingested++
+	}
+	s.Records += r.Read
+	s.Stored += r.Stored
+	s.Rejected += r.Rejected
+	s.OutsideWindow += r.OutsideWindow
+}
+
+func (s Summary) finish() Summary {
+	s.Status = "ok"
+	if s.Failed() {
+		s.Status = "failed"
+	}
+	return s
+}
+
+// Failed reports whether the run should fail (a non-zero exit): an object
+// could not be listed, read or stored, or, when Strict, a line was rejected
+// or a file was not a flow log.
+func (s Summary) Failed() bool {
+	if s.FailedFiles > 0 {
+		return true
+	}
+	return s.Strict && (s.Rejected > 0 || s.NotFlowLogs > 0)
+}
+
+// Print writes the summary as a table, one line per file, then the totals
+// and the first errors of each file.
+func (s Summary) Print(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "READ\tSTORED\tREJECTED\tOUTSIDE\tSTATUS\t FILE")
+	for _, f := range s.Files {
+		status := "ok"
+		switch {
+		case f.Error != "":
+			status = "failed"
+		case f.NotFlowLog:
+			status = "not a flow log"
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t %s\n", f.Read, f.Stored, f.Rejected, f.OutsideWindow, status, f.URL)
+	}
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t TOTAL: %d ingested, %d skipped (already ingested), %d not flow logs, %d failed, %.1fs\n",
+		s.Records, s.Stored, s.Rejected, s.OutsideWindow, s.Status, s.Ingested, s.Skipped, s.NotFlowLogs, s.FailedFiles, s.Seconds)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, f := range s.Files {
+		if f.Error != "" {
+			fmt.Fprintf(w, "error: %s\n", f.Error)
+		}
+		for _, e := range f.Errors {
+			fmt.Fprintf(w, "  %s\n", e)
+		}
+		if n := f.Rejected - int64(len(f.Errors)); n > 0 && len(f.Errors) > 0 {
+			fmt.Fprintf(w, "  … and %d more rejected lines in %s\n", n, f.URL)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,222 @@
+-- 0001_ingest_ledger
+-- The ingest ledger: one row per source object (S3 object or file) that was
+-- ingested completely. An object whose id is here is never ingested again.
+CREATE TABLE IF NOT EXISTS ingested_objects_local ON CLUSTER `furrow` (
+    source_id String COMMENT 's3://bucket/key?etag=E or file:///path?size=N&sha256=H',
+    kind LowCardinality(String) COMMENT 'what was ingested: flowlogs, pods, …',
+    url String,
+    size UInt64,
+    records_read UInt64,
+    records_stored UInt64,
+    records_rejected UInt64,
+    first_errors Array(String) COMMENT 'first rejected lines as file:line: reason',
+    started_at DateTime64(3, 'UTC'),
+    finished_at DateTime64(3, 'UTC')
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', finished_at)
+ORDER BY source_id
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0001_ingest_ledger
+CREATE TABLE IF NOT EXISTS ingested_objects ON CLUSTER `furrow` AS ingested_objects_local ENGINE = Distributed(`furrow`, currentDatabase(), ingested_objects_local, cityHash64(source_id))
+;
+-- 0002_flow_logs
+-- VPC flow log records, one row per record, with the attribution of both
+-- ends (pod/namespace/workload/node/zone at the flow's time), the traffic
+-- class and the cost. Raw columns are named after the AWS fields in
+-- snake_case; `-` in the source is stored as the column default (0, '' or ::).
+-- IPv4 addresses are stored IPv4-mapped (::ffff:a.b.c.d).
+CREATE TABLE IF NOT EXISTS flow_logs_local ON CLUSTER `furrow` (
+    version UInt8,
+    account_id LowCardinality(String),
+    interface_id LowCardinality(String),
+    srcaddr IPv6,
+    dstaddr IPv6,
+    srcport UInt16,
+    dstport UInt16,
+    protocol UInt8,
+    packets UInt64,
+    bytes UInt64,
+    start DateTime('UTC'),
+    end DateTime('UTC'),
+    action LowCardinality(String),
+    log_status LowCardinality(String),
+    vpc_id LowCardinality(String),
+    subnet_id LowCardinality(String),
+    instance_id LowCardinality(String),
+    tcp_flags UInt16,
+    type LowCardinality(String),
+    pkt_srcaddr IPv6,
+    pkt_dstaddr IPv6,
+    region LowCardinality(String),
+    az_id LowCardinality(String),
+    sublocation_type LowCardinality(String),
+    sublocation_id LowCardinality(String),
+    pkt_src_aws_service LowCardinality(String),
+    pkt_dst_aws_service LowCardinality(String),
+    flow_direction LowCardinality(String),
+    traffic_path UInt8,
+    resource_type LowCardinality(String),
+    tgw_id LowCardinality(String),
+    tgw_attachment_id LowCardinality(String),
+    tgw_src_vpc_account_id LowCardinality(String),
+    tgw_dst_vpc_account_id LowCardinality(String),
+    tgw_src_vpc_id LowCardinality(String),
+    tgw_dst_vpc_id LowCardinality(String),
+    tgw_src_subnet_id LowCardinality(String),
+    tgw_dst_subnet_id LowCardinality(String),
+    tgw_src_eni LowCardinality(String),
+    tgw_dst_eni LowCardinality(String),
+    tgw_src_az_id LowCardinality(String),
+    tgw_dst_az_id LowCardinality(String),
+    tgw_pair_attachment_id LowCardinality(String),
+    packets_lost_no_route UInt64,
+    packets_lost_blackhole UInt64,
+    packets_lost_mtu_exceeded UInt64,
+    packets_lost_ttl_expired UInt64,
+    ecs_cluster_arn LowCardinality(String),
+    ecs_cluster_name LowCardinality(String),
+    ecs_container_instance_arn LowCardinality(String),
+    ecs_container_instance_id LowCardinality(String),
+    ecs_container_id LowCardinality(String),
+    ecs_second_container_id LowCardinality(String),
+    ecs_service_name LowCardinality(String),
+    ecs_task_definition_arn LowCardinality(String),
+    ecs_task_arn LowCardinality(String),
+    ecs_task_id LowCardinality(String),
+    reject_reason LowCardinality(String),
+    resource_id LowCardinality(String),
+    encryption_status UInt8,
+    interface_type LowCardinality(String),
+    next_hop_interface_id LowCardinality(String),
+    next_hop_subnet_id LowCardinality(String),
+    next_hop_az_id LowCardinality(String),
+    next_hop_vpc_id LowCardinality(String),
+    next_hop_interface_type LowCardinality(String),
+
+    source LowCardinality(String) COMMENT 'ingested object id (see ingested_objects)',
+
+    src_kind LowCardinality(String) COMMENT 'pod, node, nat-gateway, aws-service, vpc (unknown in-VPC), internet',
+    src_cluster LowCardinality(String),
+    src_namespace LowCardinality(String),
+    src_workload_kind LowCardinality(String),
+    src_workload LowCardinality(String),
+    src_pod String,
+    src_node LowCardinality(String),
+    src_zone LowCardinality(String),
+    src_region LowCardinality(String),
+    src_aws_service LowCardinality(String),
+
+    dst_kind LowCardinality(String),
+    dst_cluster LowCardinality(String),
+    dst_namespace LowCardinality(String),
+    dst_workload_kind LowCardinality(String),
+    dst_workload LowCardinality(String),
+    dst_pod String,
+    dst_node LowCardinality(String),
+    dst_zone LowCardinality(String),
+    dst_region LowCardinality(String),
+    dst_aws_service LowCardinality(String),
+
+    traffic_class LowCardinality(String) COMMENT 'same-zone, cross-zone, cross-region, internet-egress, internet-ingress, nat-gateway, aws-service, unknown',
+    transfer_bytes Float64 COMMENT 'bytes counted once per transfer: both ENIs log an in-VPC transfer, see docs/traffic.md',
+    cost_usd Float64 COMMENT 'transfer cost of this record in USD'
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(start)
+ORDER BY (start, src_namespace, dst_namespace)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0002_flow_logs
+CREATE TABLE IF NOT EXISTS flow_logs ON CLUSTER `furrow` AS flow_logs_local ENGINE = Distributed(`furrow`, currentDatabase(), flow_logs_local, rand())
+;
+-- 0002_flow_logs
+-- Pod IP history: which pod held an IP when. valid_to = 1970-01-01 means
+-- the interval is still open. Rows are upserts keyed by
+-- (cluster, ip, pod_uid, valid_from); read with FINAL.
+CREATE TABLE IF NOT EXISTS pod_ips_local ON CLUSTER `furrow` (
+    cluster LowCardinality(String),
+    ip IPv6,
+    namespace LowCardinality(String),
+    pod String,
+    pod_uid String,
+    workload_kind LowCardinality(String),
+    workload LowCardinality(String),
+    node LowCardinality(String),
+    zone LowCardinality(String),
+    host_network Bool,
+    valid_from DateTime64(3, 'UTC'),
+    valid_to DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC')
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', updated_at)
+ORDER BY (cluster, ip, pod_uid, valid_from)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0002_flow_logs
+CREATE TABLE IF NOT EXISTS pod_ips ON CLUSTER `furrow` AS pod_ips_local ENGINE = Distributed(`furrow`, currentDatabase(), pod_ips_local, cityHash64(cluster, ip))
+;
+-- 0002_flow_logs
+-- Node history (zone, region, instance type, addresses).
+CREATE TABLE IF NOT EXISTS k8s_nodes_local ON CLUSTER `furrow` (
+    cluster LowCardinality(String),
+    node String,
+    ips Array(IPv6),
+    zone LowCardinality(String),
+    region LowCardinality(String),
+    instance_type LowCardinality(String),
+    valid_from DateTime64(3, 'UTC'),
+    valid_to DateTime64(3, 'UTC'),
+    updated_at DateTime64(3, 'UTC')
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', updated_at)
+ORDER BY (cluster, node, valid_from)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0002_flow_logs
+CREATE TABLE IF NOT EXISTS k8s_nodes ON CLUSTER `furrow` AS k8s_nodes_local ENGINE = Distributed(`furrow`, currentDatabase(), k8s_nodes_local, cityHash64(cluster, node))
+;
+-- 0003_flow_rollups
+-- Hourly traffic rollup maintained by a materialized view on flow_logs, so
+-- dashboards over 30 days read thousands of rows, not billions.
+CREATE TABLE IF NOT EXISTS flow_traffic_hourly_local ON CLUSTER `furrow` (
+    hour DateTime('UTC'),
+    traffic_class LowCardinality(String),
+    src_cluster LowCardinality(String),
+    src_kind LowCardinality(String),
+    src_namespace LowCardinality(String),
+    src_workload_kind LowCardinality(String),
+    src_workload LowCardinality(String),
+    src_zone LowCardinality(String),
+    dst_cluster LowCardinality(String),
+    dst_kind LowCardinality(String),
+    dst_namespace LowCardinality(String),
+    dst_workload_kind LowCardinality(String),
+    dst_workload LowCardinality(String),
+    dst_zone LowCardinality(String),
+    records UInt64,
+    packets UInt64,
+    bytes UInt64,
+    transfer_bytes Float64,
+    cost_usd Float64
+) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', (records, packets, bytes, transfer_bytes, cost_usd))
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, traffic_class, src_namespace, src_workload, dst_namespace, dst_workload, src_zone, dst_zone, src_cluster, dst_cluster, src_kind, dst_kind, src_workload_kind, dst_workload_kind)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0003_flow_rollups
+CREATE TABLE IF NOT EXISTS flow_traffic_hourly ON CLUSTER `furrow` AS flow_traffic_hourly_local ENGINE = Distributed(`furrow`, currentDatabase(), flow_traffic_hourly_local, rand())
+;
+-- 0003_flow_rollups
+CREATE MATERIALIZED VIEW IF NOT EXISTS flow_traffic_hourly_mv_local ON CLUSTER `furrow` TO flow_traffic_hourly_local AS
+SELECT
+    toStartOfHour(start) AS hour,
+    traffic_class,
+    src_cluster, src_kind, src_namespace, src_workload_kind, src_workload, src_zone,
+    dst_cluster, dst_kind, dst_namespace, dst_workload_kind, dst_workload, dst_zone,
+    count() AS records,
+    sum(packets) AS packets,
+    sum(bytes) AS bytes,
+    sum(transfer_bytes) AS transfer_bytes,
+    sum(cost_usd) AS cost_usd
+FROM flow_logs_local
+GROUP BY hour, traffic_class,
+    src_cluster, src_kind, src_namespace, src_workload_kind, src_workload, src_zone,
+    dst_cluster, dst_kind, dst_namespace, dst_workload_kind, dst_workload, dst_zone
+;

@@ -1,0 +1,143 @@
+// Package sqlapi runs analysts' SQL against the store: one read-only
+// statement at a time, within limits, with the same behaviour on the
+// embedded engine and on a ClickHouse server.
+//
+// The user's text never reaches the engine as SQL. It is first sent inside
+// a string literal to formatQuerySingleLine, so ClickHouse's own parser
+// rejects multiple statements and prints one canonical statement. EXPLAIN
+// AST of that statement tells what it is; only SELECT (and UNION, INTERSECT,
+// EXCEPT, WITH), SHOW, DESCRIBE of a table and EXISTS go further, and never
+// with a SETTINGS clause, because a SETTINGS clause in a subquery lifts
+// readonly. A SELECT then runs as
+//
+//	SELECT * FROM (<canonical>) SETTINGS readonly=1, max_execution_time=…
+//
+// with the limits passed through store.WithSettings, so the engine itself
+// refuses writes, outside access and oversize results.
+package sqlapi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/furrowdev/furrow/store"
+)
+
+// Runner runs analysts' queries on a Store. It is safe for concurrent use.
+type Runner struct {
+	store store.Store
+	cfg   Configuration
+}
+
+// New returns a Runner on s with the limits of cfg (validate cfg first with
+// Configuration.Validate).
+func New(s store.Store, cfg Configuration) *Runner {
+	return &Runner{store: s, cfg: cfg}
+}
+
+// Run checks sql, runs it with params bound to its {name:Type}
+// placeholders and writes the result to w in format. Errors are
+// *RefusedError (not allowed), *LimitError (a limit was hit), errors
+// wrapping ErrUnknownFormat or ErrEmptyQuery, or a *store.Error from
+// ClickHouse (syntax, unknown table, bad parameter…). On a ClickHouse server
+// an error may come after part of the result was written to w.
+func (r *Runner) Run(ctx context.Context, w io.Writer, sql string, format Format, params map[string]string) error {
+	if !format.valid() {
+		_, err := ParseFormat(string(format))
+		return err
+	}
+	p, err := r.prepare(ctx, sql, params)
+	if err != nil {
+		return err
+	}
+	err = r.store.Query(ctx, w, p.sql, string(format),
+		store.WithSettings(r.cfg.settings()), store.WithParams(params))
+	return r.classifyError(err)
+}
+
+// plan is a statement ready to run.
+type plan struct {
+	kind      kind
+	canonical string // formatQuerySingleLine's output
+	sql       string // what is sent, without the settings
+}
+
+// prepare canonicalizes, classifies and wraps one statement.
+func (r *Runner) prepare(ctx context.Context, sql string, params map[string]string) (plan, error) {
+	if len(sql) > r.cfg.MaxQuerySize {
+		return plan{}, &LimitError{Limit: "max_query_size", Value: fmt.Sprint(r.cfg.MaxQuerySize)}
+	}
+	if strings.TrimSpace(sql) == "" {
+		return plan{}, ErrEmptyQuery
+	}
+	if strings.IndexByte(sql, 0) >= 0 {
+		// chDB takes the query as a C string: a NUL would cut it short.
+		return plan{}, &RefusedError{Reason: "the query contains a NUL byte"}
+	}
+	canonical, err := r.canonicalize(ctx, sql)
+	if err != nil {
+		return plan{}, err
+	}
+	if canonical == "" {
+		return plan{}, ErrEmptyQuery
+	}
+	// The canonical text is ClickHouse's own printing of one statement; a
+	// ';' outside quotes would mean the parser and the printer disagree, and
+	// the engine would run a second statement. Never send it.
+	for _, w := range words(canonical) {
+		if w == ";" {
+			return plan{}, errMultiStatement
+		}
+	}
+	var out bytes.Buffer
+	if err := r.store.Query(ctx, &out, "EXPLAIN AST "+canonical, "TSVRaw", store.WithParams(params)); err != nil {
+		return plan{}, err
+	}
+	k, err := classify(parseAST(out.String()), canonical)
+	if err != nil {
+		return plan{}, err
+	}
+	p := plan{kind: k, canonical: canonical, sql: canonical}
+	if k == kindSelect {
+		p.sql = "SELECT * FROM (" + canonical + ")"
+	}
+	return p, nil
+}
+
+var errMultiStatement = &RefusedError{Reason: "multiple statements are not allowed: send one statement per request"}
+
+// canonicalize has ClickHouse parse sql, passed as a string literal, and
+// print it back as one line without comments.
+func (r *Runner) canonicalize(ctx context.Context, sql string) (string, error) {
+	var out bytes.Buffer
+	err := r.store.Query(ctx, &out, "SELECT formatQuerySingleLine("+literal(sql)+")", "RawBLOB")
+	if err != nil {
+		return "", cleanParseError(err)
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// cleanParseError makes formatQuerySingleLine's error read as if the user's
+// query had been parsed directly: it drops the "In scope SELECT
+// formatQuerySingleLine('…')" tail that would echo the query back wrapped
+// in ours, and names a multi-statement refusal as such.
+func cleanParseError(err error) error {
+	se := asStoreError(err)
+	if se == nil {
+		return err
+	}
+	if se.Code == store.CodeSyntaxError && strings.Contains(se.Message, "Multi-statements are not allowed") {
+		return errMultiStatement
+	}
+	if se.Code == store.CodeSyntaxError && strings.HasPrefix(se.Message, "Empty query") {
+		return ErrEmptyQuery // only comments
+	}
+	msg := se.Message
+	if i := strings.Index(msg, "In scope SELECT formatQuerySingleLine("); i >= 0 {
+		msg = strings.TrimRight(msg[:i], " :.") + "."
+	}
+	return &store.Error{Code: se.Code, Name: se.Name, Message: msg}
+}

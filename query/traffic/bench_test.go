@@ -1,0 +1,92 @@
+package traffic
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/furrowdev/furrow/store"
+)
+
+// benchStart is the first hour of the benchmarks' 30 days.
+var benchStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// benchFilter covers the 30 days, every class.
+var benchFilter = Filter{From: benchStart, To: benchStart.AddDate(0, 0, 30), Classes: []string{ClassAll}}
+
+// benchTop runs top talkers by workload on src and reports ms/query.
+func benchTop(b *testing.B, s store.Store, src source) {
+	r := New(s)
+	ctx := context.Background()
+	for b.Loop() {
+		res, err := r.topTalkers(ctx, src, benchFilter, ByWorkload)
+		if err != nil || len(res.Rows) == 0 {
+			b.Fatalf("top talkers: %v (%d rows)", err, len(res.Rows))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/query")
+}
+
+// BenchmarkTopTalkersRollup30d reads 30 days × 24 h × 2,000 rollup rows
+// (50 namespaces, 400 workloads, 3 zones, 4 classes per side).
+func BenchmarkTopTalkersRollup30d(b *testing.B) {
+	s := newStore(b)
+	const perHour = 2000
+	rows := 30 * 24 * perHour
+	start := time.Now()
+	require.NoError(b, s.Exec(context.Background(), `INSERT INTO flow_traffic_hourly
+  (hour, traffic_class, src_cluster, src_kind, src_namespace, src_workload, src_zone,
+   dst_cluster, dst_kind, dst_namespace, dst_workload, dst_zone,
+   records, packets, bytes, transfer_bytes, cost_usd)
+SELECT toDateTime({start:Int64}, 'UTC') + intDiv(number, {per_hour:UInt64}) * 3600,
+  ['cross-zone', 'same-zone', 'nat-gateway', 'internet-egress'][1 + number % 4],
+  'prod', 'pod', concat('ns', toString(number % 50)), concat('wl', toString(number % 400)),
+  ['az1', 'az2', 'az3'][1 + number % 3],
+  'prod', 'pod', concat('ns', toString(intDiv(number, 7) % 50)), concat('wl', toString(intDiv(number, 7) % 400)),
+  ['az1', 'az2', 'az3'][1 + intDiv(number, 3) % 3],
+  1 + number % 5, 10, 1000000, 1e6 * (1 + number % 97), 1e-5 * (1 + number % 97)
+FROM numbers({rows:UInt64})`, store.WithParams(map[string]string{
+		"start": strconv.FormatInt(benchStart.Unix(), 10), "per_hour": strconv.Itoa(perHour), "rows": strconv.Itoa(rows),
+	})))
+	b.Logf("filled %d rollup rows in %s", rows, time.Since(start).Round(time.Millisecond))
+	benchTop(b, s, rollup)
+}
+
+// BenchmarkTopTalkersRaw runs the same query on flow_logs holding
+// FURROW_BENCH_RAW_ROWS records (default 10M) over 30 days, generated in
+// the engine.
+func BenchmarkTopTalkersRaw(b *testing.B) {
+	n := 10_000_000
+	if v := os.Getenv("FURROW_BENCH_RAW_ROWS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 {
+			b.Fatalf("FURROW_BENCH_RAW_ROWS=%q: want a positive integer", v)
+		}
+	}
+	s := newStore(b)
+	// This benchmark reads flow_logs only; feeding the rollup's
+	// materialized view would make the fill several times slower.
+	require.NoError(b, s.Exec(context.Background(), "DROP VIEW flow_traffic_hourly_mv"))
+	start := time.Now()
+	require.NoError(b, s.Exec(context.Background(), `INSERT INTO flow_logs
+  (start, end, bytes, packets, traffic_class,
+   src_kind, src_cluster, src_namespace, src_workload, src_zone,
+   dst_kind, dst_cluster, dst_namespace, dst_workload, dst_zone, transfer_bytes, cost_usd)
+SELECT toDateTime({start:Int64} + intDiv(number * 2592000, {rows:UInt64}), 'UTC') AS t, t,
+  1000 + number % 9000, 10,
+  ['cross-zone', 'same-zone', 'nat-gateway', 'internet-egress'][1 + number % 4],
+  'pod', 'prod', concat('ns', toString(number % 50)), concat('wl', toString(number % 400)),
+  ['az1', 'az2', 'az3'][1 + number % 3],
+  'pod', 'prod', concat('ns', toString(intDiv(number, 7) % 50)), concat('wl', toString(intDiv(number, 7) % 400)),
+  ['az1', 'az2', 'az3'][1 + intDiv(number, 3) % 3],
+  1000 + number % 9000, (1000 + number % 9000) * 1e-11
+FROM numbers({rows:UInt64})`, store.WithParams(map[string]string{
+		"start": strconv.FormatInt(benchStart.Unix(), 10), "rows": strconv.Itoa(n),
+	})))
+	b.Logf("filled %d flow_logs rows in %s", n, time.Since(start).Round(time.Millisecond))
+	benchTop(b, s, raw)
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"math"
+
+	"github.com/ClickHouse/ch-go/proto"
+)
+
+// LowCardinality is a LowCardinality(String) column that builds its
+// dictionary while rows are appended. ch-go's ColLowCardinality hashes every
+// value again when the block is encoded; on the ingest hot path the
+// producer already looks each value up (to avoid allocating a string per
+// field), so doing it once here halves the work and leaves encoding a copy
+// of small integer keys.
+type LowCardinality struct {
+	dict  map[string]uint32
+	index proto.ColStr
+	keys  []uint32
+	raw   proto.ColLowCardinalityRaw
+
+	lastKey uint32
+	lastVal string
+	hasLast bool
+}
+
+// NewLowCardinality returns an empty column.
+func NewLowCardinality() *LowCardinality {
+	return &LowCardinality{dict: map[string]uint32{}}
+}
+
+// Append adds a value.
+func (c *LowCardinality) Append(v string) {
+	if c.hasLast && v == c.lastVal {
+		c.keys = append(c.keys, c.lastKey)
+		return
+	}
+	k, ok := c.dict[v]
+	if !ok {
+		k = c.add(v)
+	}
+	c.remember(k, v)
+}
+
+// AppendBytes adds a value given as bytes; it allocates only for a value
+// not yet in the dictionary.
+func (c *LowCardinality) AppendBytes(v []byte) {
+	if c.hasLast && string(v) == c.lastVal {
+		c.keys = append(c.keys, c.lastKey)
+		return
+	}
+	k, ok := c.dict[string(v)] // no allocation: the compiler special-cases this lookup
+	var s string
+	if !ok {
+		s = string(v)
+		k = c.add(s)
+	} else {
+		s = c.index.Row(int(k))
+	}
+	c.remember(k, s)
+}
+
+func (c *LowCardinality) add(v string) uint32 {
+	if c.dict == nil {
+		c.dict = map[string]uint32{}
+	}
+	k := uint32(c.index.Rows())
+	c.index.Append(v)
+	c.dict[v] = k
+	return k
+}
+
+func (c *LowCardinality) remember(k uint32, v string) {
+	c.keys = append(c.keys, k)
+	c.lastKey, c.lastVal, c.hasLast = k, v, true
+}
+
+// Row returns the value of row i.
+func (c *LowCardinality) Row(i int) string { return c.index.Row(int(c.keys[i])) }
+
+// Rows implements proto.ColInput.
+func (c *LowCardinality) Rows() int { return len(c.keys) }
+
+// Type implements proto.ColInput.
+func (c *LowCardinality) Type() proto.ColumnType {
+	return proto.ColumnTypeLowCardinality.Sub(proto.ColumnTypeString)
+}
+
+// Reset empties the column, keeping its memory; the dictionary is reset too
+// so a column does not grow without bound across batches.
+func (c *LowCardinality) Reset() {
+	c.keys = c.keys[:0]
+	c.index.Reset()
+	clear(c.dict)
+	c.hasLast = false
+}
+
+// Prepare narrows the keys to the smallest width that fits the dictionary.
+func (c *LowCardinality) Prepare() error {
+	c.raw.Index = &c.index
+	n := c.index.Rows()
+	c.raw.Keys8, c.raw.Keys16, c.raw.Keys32 = c.raw.Keys8[:0], c.raw.Keys16[:0], c.raw.Keys32[:0]
+	switch {
+	case n <= math.MaxUint8+1:
+		c.raw.Key = proto.KeyUInt8
+		for _, k := range c.keys {
+			c.raw.Keys8 = append(c.raw.Keys8, uint8(k))
+		}
+	case n <= math.MaxUint16+1:
+		c.raw.Key = proto.KeyUInt16
+		for _, k := range c.keys {
+			c.raw.Keys16 = append(c.raw.Keys16, uint16(k))
+		}
+	default:
+		c.raw.Key = proto.KeyUInt32
+		c.raw.Keys32 = append(c.raw.Keys32, c.keys...)
+	}
+	return nil
+}
+
+// EncodeState implements proto.StateEncoder.
+func (c *LowCardinality) EncodeState(b *proto.Buffer) { c.raw.EncodeState(b) }
+
+// EncodeColumn implements proto.ColInput; Prepare must have run first (the
+// Native encoders of ch-go and store/embedded call it).
+func (c *LowCardinality) EncodeColumn(b *proto.Buffer) {
+	c.raw.EncodeColumn(b)
+}
+
+// WriteColumn implements proto.ColInput for ch-go's streaming writer.
+func (c *LowCardinality) WriteColumn(w *proto.Writer) {
+	c.raw.WriteColumn(w)
+}
+
+var _ proto.ColInput = (*LowCardinality)(nil)

@@ -1,0 +1,46 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/stretchr/testify/require"
+)
+
+// TestLowCardinalityEncodesLikeChGo checks the column encodes byte for byte
+// like ch-go's own LowCardinality column, for each key width.
+func TestLowCardinalityEncodesLikeChGo(t *testing.T) {
+	for _, distinct := range []int{1, 200, 300, 70000} {
+		t.Run(fmt.Sprint(distinct), func(t *testing.T) {
+			ours := NewLowCardinality()
+			ref := proto.NewLowCardinality[string](new(proto.ColStr))
+			for i := 0; i < 3*distinct; i++ {
+				v := fmt.Sprintf("v%d", (i*7)%distinct)
+				if i%2 == 0 {
+					ours.Append(v)
+				} else {
+					ours.AppendBytes([]byte(v))
+				}
+				ref.Append(v)
+			}
+			require.Equal(t, ref.Rows(), ours.Rows())
+			for i := 0; i < ours.Rows(); i += 97 {
+				require.Equal(t, ref.Row(i), ours.Row(i))
+			}
+			var a, b proto.Buffer
+			for _, c := range []struct {
+				col proto.ColInput
+				buf *proto.Buffer
+			}{{ours, &a}, {ref, &b}} {
+				require.NoError(t, c.col.(proto.Preparable).Prepare())
+				c.col.(proto.StateEncoder).EncodeState(c.buf)
+				c.col.EncodeColumn(c.buf)
+			}
+			require.Equal(t, b.Buf, a.Buf)
+			require.Equal(t, ref.Type(), ours.Type())
+			ours.Reset()
+			require.Zero(t, ours.Rows())
+		})
+	}
+}
