@@ -70,11 +70,10 @@ func Keys(v any) []Key {
 	addressable := reflect.New(rv.Type())
 	addressable.Elem().Set(rv)
 	walk(addressable, nil, func(path []string, f reflect.Value) {
-		b, _ := yaml.Marshal(f.Interface())
 		out = append(out, Key{
 			Path:    strings.Join(path, "."),
 			Env:     envName(path),
-			Default: strings.TrimSpace(string(b)),
+			Default: flowYAML(f),
 		})
 	})
 	return out
@@ -175,4 +174,24 @@ func isLeafType(v reflect.Value) bool {
 		return true
 	}
 	return false
+}
+
+// flowYAML renders a value on one line (lists in flow style: [a, b]).
+func flowYAML(v reflect.Value) string {
+	var n yaml.Node
+	if err := n.Encode(v.Interface()); err != nil {
+		return ""
+	}
+	setFlow(&n)
+	b, _ := yaml.Marshal(&n)
+	return strings.TrimSpace(string(b))
+}
+
+func setFlow(n *yaml.Node) {
+	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
+		n.Style = yaml.FlowStyle
+	}
+	for _, c := range n.Content {
+		setFlow(c)
+	}
 }

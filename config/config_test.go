@@ -61,7 +61,7 @@ func TestKeys(t *testing.T) {
 	require.Equal(t, []string{
 		"data FURROW_DATA ./data",
 		"http.listen FURROW_HTTP_LISTEN 127.0.0.1:8080",
-		"http.tokens FURROW_HTTP_TOKENS - <secret>",
+		"http.tokens FURROW_HTTP_TOKENS [<secret>]",
 		"http.timeout FURROW_HTTP_TIMEOUT 0s",
 	}, got)
 }

@@ -349,3 +349,11 @@ func (m *WriterMetrics) errors(table string) {
 		m.errs.WithLabelValues(table).Inc()
 	}
 }
+
+// Rows returns the rows counter of table, for tests and dashboards.
+func (m *WriterMetrics) Rows(table string) prometheus.Counter { return m.rows.WithLabelValues(table) }
+
+// Retries returns the retries counter of table.
+func (m *WriterMetrics) Retries(table string) prometheus.Counter {
+	return m.retries.WithLabelValues(table)
+}

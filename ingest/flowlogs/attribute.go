@@ -140,7 +140,9 @@ type endCols struct {
 	node, zone, region, service                      *proto.ColLowCardinality[string]
 }
 
-func newLC() *proto.ColLowCardinality[string] { return proto.NewLowCardinality[string](new(proto.ColStr)) }
+func newLC() *proto.ColLowCardinality[string] {
+	return proto.NewLowCardinality[string](new(proto.ColStr))
+}
 
 func newEndCols() endCols {
 	return endCols{kind: newLC(), cluster: newLC(), namespace: newLC(), workloadKind: newLC(), workload: newLC(),

@@ -26,4 +26,10 @@
 // neighbours are kept. A file that is not a flow log at all is reported as
 // ErrNotFlowLog from its first bytes or lines. Records come out in file
 // order, so the same file always yields the same batches.
+//
+// An Attributor resolves both ends of each record (pod at the flow's time,
+// node, NAT gateway, AWS service, VPC, internet) and classifies and costs
+// it (docs/traffic.md); an Ingester lists objects, skips those the ledger
+// (ingested_objects) knows, and streams parse → attribute → insert with
+// per-block deduplication tokens, so each record is stored once.
 package flowlogs

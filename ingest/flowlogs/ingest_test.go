@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -100,3 +101,26 @@ func TestIngestSamples(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestIngestWindow drops and counts the records whose start is outside
+// the window.
+func TestIngestWindow(t *testing.T) {
+	ctx := context.Background()
+	s := migrated(t)
+	dir := t.TempDir()
+	data, err := os.ReadFile(filepath.Join("testdata", "v2_header.log"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "v2.log"), data, 0o644))
+	// A file without a time in its name is listed only with an open window,
+	// so ingest the object directly with a window.
+	in := newTestIngester(t, s, Dependencies{}, IngestOptions{})
+	var obj sources.Object
+	require.NoError(t, in.deps.Source.List(ctx, filepath.Join(dir, "v2.log"), sources.Window{}, func(o sources.Object) error { obj = o; return nil }))
+	w := sources.Window{Since: time.Unix(1418530000, 0), Until: time.Unix(1431280000, 0)}
+	res, err := in.ingest(ctx, obj, w)
+	require.NoError(t, err)
+	require.Positive(t, res.OutsideWindow)
+	require.Equal(t, itoa(res.Stored), queryTSV(t, s, "SELECT count() FROM flow_logs"))
+	require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM flow_logs WHERE start < toDateTime(1418530000) OR start >= toDateTime(1431280000)"))
+	require.Equal(t, res.Read-res.Rejected, res.Stored+res.OutsideWindow)
+}

@@ -36,11 +36,11 @@ func (r *Reports) Routes(g *gin.RouterGroup) {
 		return r.CostPerDay(ctx, f)
 	}))
 	g.GET("/traffic/before-after", r.handle(func(ctx context.Context, c *gin.Context, f Filter) (Result, error) {
-		at, err := parseTime("at", c.Query("at"), false)
+		at, err := ParseTime("at", c.Query("at"), false)
 		if err != nil {
 			return nil, err
 		}
-		window, err := parseWindow(c.Query("window"))
+		window, err := ParseWindow(c.Query("window"))
 		if err != nil {
 			return nil, err
 		}
@@ -97,10 +97,10 @@ func fail(c *gin.Context, err error) {
 func filterFromQuery(c *gin.Context) (Filter, error) {
 	var f Filter
 	var err error
-	if f.From, err = parseTime("from", c.Query("from"), false); err != nil {
+	if f.From, err = ParseTime("from", c.Query("from"), false); err != nil {
 		return f, err
 	}
-	if f.To, err = parseTime("to", c.Query("to"), true); err != nil {
+	if f.To, err = ParseTime("to", c.Query("to"), true); err != nil {
 		return f, err
 	}
 	f.Cluster, f.Namespace, f.Workload = c.Query("cluster"), c.Query("namespace"), c.Query("workload")
@@ -119,10 +119,10 @@ func filterFromQuery(c *gin.Context) (Filter, error) {
 	return f, f.validate()
 }
 
-// parseTime reads RFC3339 or YYYY-MM-DD (UTC). A date-only end of a range
+// ParseTime reads RFC3339 or YYYY-MM-DD (UTC). A date-only end of a range
 // means the end of that day. An empty value is the zero time, except for
 // "at", which is required.
-func parseTime(name, s string, end bool) (time.Time, error) {
+func ParseTime(name, s string, end bool) (time.Time, error) {
 	if s == "" {
 		if name == "at" {
 			return time.Time{}, fmt.Errorf("%w: at is required (RFC3339 or YYYY-MM-DD)", ErrBadFilter)
@@ -142,8 +142,8 @@ func parseTime(name, s string, end bool) (time.Time, error) {
 	return t, nil
 }
 
-// parseWindow reads a Go duration ("168h") or a number of days ("7d").
-func parseWindow(s string) (time.Duration, error) {
+// ParseWindow reads a Go duration ("168h") or a number of days ("7d").
+func ParseWindow(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, nil
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // By is the grouping of a top-talkers report.
@@ -64,22 +65,45 @@ func endpoint(by By, prefix string) string {
 	}
 }
 
-// topTalkersSQL builds the top-talkers query on src.
+// keyColumns are the columns an end's label is made of, for the first,
+// cheap GROUP BY on (LowCardinality) columns before labels are built.
+func keyColumns(by By, prefix string) []string {
+	switch by {
+	case ByWorkload:
+		return []string{prefix + "_kind", prefix + "_namespace", prefix + "_workload"}
+	case ByZone:
+		return []string{prefix + "_kind", prefix + "_zone"}
+	default:
+		return []string{prefix + "_kind", prefix + "_namespace"}
+	}
+}
+
+// topTalkersSQL builds the top-talkers query on src: group by the key
+// columns, then by the labels made of them (several keys can share a
+// label), then rank.
 func topTalkersSQL(src source, f Filter, by By) (string, *params) {
 	p := newParams()
 	f.apply(p, filterOpts{timeCol: src.timeCol, from: f.From, to: f.To})
 	limit := p.add("limit", "UInt32", strconv.Itoa(f.limit()))
+	keys := strings.Join(append(keyColumns(by, "src"), keyColumns(by, "dst")...), ", ")
 	q := `SELECT src, dst, round(bytes) AS bytes, round(cost_usd, 9) AS cost_usd, records,
   if(total > 0, bytes / total, 0) AS share
 FROM (
   SELECT ` + endpoint(by, "src") + ` AS src,
     ` + endpoint(by, "dst") + ` AS dst,
-    sum(transfer_bytes) AS bytes,
-    sum(cost_usd) AS cost_usd,
-    ` + src.records + ` AS records,
-    sum(sum(transfer_bytes)) OVER () AS total
-  FROM ` + src.table + `
-  WHERE ` + p.sql() + `
+    sum(k_bytes) AS bytes,
+    sum(k_cost_usd) AS cost_usd,
+    sum(k_records) AS records,
+    sum(sum(k_bytes)) OVER () AS total
+  FROM (
+    SELECT ` + keys + `,
+      sum(transfer_bytes) AS k_bytes,
+      sum(cost_usd) AS k_cost_usd,
+      ` + src.records + ` AS k_records
+    FROM ` + src.table + `
+    WHERE ` + p.sql() + `
+    GROUP BY ` + keys + `
+  )
   GROUP BY src, dst
 )
 ORDER BY bytes DESC, src, dst

@@ -6,9 +6,9 @@ type Configuration struct {
 	// --chdb-lib flag, the furrow cache filled by `make setup`, then
 	// /usr/local/lib and /usr/lib.
 	ChdbLib string `yaml:"chdb_lib"`
-	// StagingDir is where insert batches are staged as Native-format files
-	// before the engine reads them. A tmpfs keeps this in memory. Empty:
-	// /dev/shm when it exists, else the system temp directory.
+	// StagingDir holds the named pipes through which insert batches stream
+	// to the engine in Native format (and the benchmark's staged files).
+	// Empty: /dev/shm when it exists, else the system temp directory.
 	StagingDir string `yaml:"staging_dir"`
 	// DedupWindow is how many recent insert blocks each MergeTree table
 	// remembers to drop retried inserts (non_replicated_deduplication_window).

@@ -16,13 +16,16 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"sync/atomic"
 
 	"github.com/chdb-io/chdb-go/chdb"
@@ -129,6 +132,7 @@ func openEngine(cfg Configuration, opts Options, logger *slog.Logger) (*engine, 
 			staging = "/dev/shm"
 		}
 	}
+	sweepStaging(staging)
 	staging = filepath.Join(staging, fmt.Sprintf("furrow-%d", os.Getpid()))
 	if err := os.MkdirAll(staging, 0o700); err != nil {
 		lk.release()
@@ -311,4 +315,19 @@ func validIdent(s string) bool {
 
 func quoteIdent(s string) string {
 	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "`", "\\`") + "`"
+}
+
+// sweepStaging removes the staging directories of furrow processes that are
+// gone (a crashed process cannot clean up after itself).
+func sweepStaging(parent string) {
+	dirs, _ := filepath.Glob(filepath.Join(parent, "furrow-*"))
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(strings.TrimPrefix(filepath.Base(d), "furrow-"))
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			_ = os.RemoveAll(d)
+		}
+	}
 }

@@ -1,0 +1,161 @@
+package flowlogs
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/furrowdev/furrow/demo"
+	"github.com/furrowdev/furrow/ingest/pods"
+	sources "github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/store"
+)
+
+// benchRecords is the size of the benchmark's flow-log file.
+const benchRecords = 1_000_000
+
+// BenchmarkIngestEndToEnd ingests one 1M-record gzip v5 file from disk into
+// the embedded engine (migrated schema, pod attribution on), and in the
+// same process times the two baselines on the same file: (a) the engine's
+// own text parser (INSERT … SELECT FROM file(…, CustomSeparatedWithNames))
+// into 29 typed columns, (b) the storage limit: the ingest's own rows
+// reloaded from a Native file into a copy of flow_logs. Timings are
+// printed and reported, never asserted.
+func BenchmarkIngestEndToEnd(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	// The demo cluster of the flow file (same seed, one day) with its pod
+	// snapshots and network layout.
+	if _, err := demo.Generate(ctx, dir, demo.Options{Days: 1, FlowsPerHour: 60}); err != nil {
+		b.Fatal(err)
+	}
+	idx, _ := demoIndex(b, dir)
+	traffic := demoTraffic(b, dir)
+	path := filepath.Join(dir, "flows.log.gz")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := demo.WriteFlowFile(bw, benchRecords, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+
+	s := migrated(b)
+	src := sources.New(sources.DefaultConfiguration(), sources.Dependencies{})
+	in := newTestIngester(b, s, Dependencies{Source: src, Traffic: traffic, Index: func() *pods.Index { return idx }}, IngestOptions{})
+	var obj sources.Object
+	if err := src.List(ctx, path, sources.Window{}, func(o sources.Object) error { obj = o; return nil }); err != nil {
+		b.Fatal(err)
+	}
+
+	b.ResetTimer()
+	t0 := time.Now()
+	res, err := in.IngestObject(ctx, obj)
+	ingest := time.Since(t0)
+	b.StopTimer()
+	if err != nil || res.Stored != benchRecords {
+		b.Fatalf("ingest: %v, stored %d of %d", err, res.Stored, benchRecords)
+	}
+
+	// (a) the engine's text parser.
+	cols := VersionFields(5)
+	var structure, sel []string
+	for _, name := range cols {
+		fd, _ := LookupField(name)
+		structure = append(structure, "`"+fd.Column+"` String")
+		conv := map[string]string{"UInt8": "toUInt8OrZero", "UInt16": "toUInt16OrZero", "UInt64": "toUInt64OrZero",
+			"DateTime": "toDateTimeOrZero", "IPv6": "toIPv6OrDefault"}[fd.Type]
+		if conv == "" {
+			sel = append(sel, "if(`"+fd.Column+"` = '-', '', `"+fd.Column+"`)")
+		} else {
+			sel = append(sel, conv+"(`"+fd.Column+"`)")
+		}
+	}
+	ddl := strings.Split(strings.TrimSpace(ColumnsDDL()), "\n")
+	var typed []string
+	for _, l := range ddl {
+		l = strings.TrimSuffix(strings.TrimSpace(l), ",")
+		name := strings.Trim(strings.Fields(l)[0], "`")
+		for _, c := range cols {
+			if strings.ReplaceAll(c, "-", "_") == name {
+				typed = append(typed, l)
+			}
+		}
+	}
+	mustExec(b, s, "CREATE TABLE flow_logs_raw_baseline ("+strings.Join(typed, ", ")+") ENGINE = MergeTree ORDER BY (start, srcaddr)")
+	q := fmt.Sprintf("INSERT INTO flow_logs_raw_baseline SELECT %s FROM file('%s', 'CustomSeparatedWithNames', '%s') "+
+		"SETTINGS format_custom_field_delimiter=' ', format_custom_escaping_rule='CSV', input_format_with_names_use_header=0",
+		strings.Join(sel, ", "), path, strings.Join(structure, ", "))
+	t0 = time.Now()
+	mustExec(b, s, q)
+	textParser := time.Since(t0)
+	if got := queryTSV(b, s, "SELECT count() FROM flow_logs_raw_baseline"); got != strconv.Itoa(benchRecords) {
+		b.Fatalf("baseline (a) stored %s rows", got)
+	}
+	// Same counts per column as the ingest (catches silent defaults).
+	for _, c := range []string{"bytes > 0", "srcaddr != toIPv6('::')", "flow_direction != ''", "traffic_path > 0", "pkt_dst_aws_service != ''"} {
+		a := queryTSV(b, s, "SELECT countIf("+c+") FROM flow_logs_raw_baseline")
+		i := queryTSV(b, s, "SELECT countIf("+c+") FROM flow_logs")
+		if a != i {
+			b.Errorf("baseline (a) countIf(%s) = %s, ingest %s", c, a, i)
+		}
+	}
+
+	// (b) the storage limit.
+	native := filepath.Join(os.TempDir(), fmt.Sprintf("furrow-bench-%d.native", os.Getpid()))
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		native = filepath.Join("/dev/shm", filepath.Base(native))
+	}
+	defer os.Remove(native)
+	mustExec(b, s, "SELECT * FROM flow_logs INTO OUTFILE '"+native+"' TRUNCATE FORMAT Native")
+	mustExec(b, s, "CREATE TABLE flow_logs_copy AS flow_logs")
+	t0 = time.Now()
+	mustExec(b, s, "INSERT INTO flow_logs_copy FROM INFILE '"+native+"' FORMAT Native")
+	storage := time.Since(t0)
+
+	rate := func(d time.Duration) float64 { return benchRecords / d.Seconds() }
+	hwm := peakRSSMB()
+	b.ReportMetric(rate(ingest), "records/s")
+	b.ReportMetric(rate(textParser), "text-parser-records/s")
+	b.ReportMetric(rate(storage), "storage-limit-records/s")
+	b.ReportMetric(textParser.Seconds()/ingest.Seconds(), "x-text-parser")
+	b.ReportMetric(storage.Seconds()/ingest.Seconds(), "x-storage-limit")
+	b.ReportMetric(hwm, "peak-RSS-MB")
+	fmt.Printf("ingest end to end: %d records in %.2fs = %.0f records/s | (a) engine text parser %.2fs = %.0f/s, ingest/(a) = %.2fx (target >= 3x) | (b) storage limit %.2fs = %.0f/s, ingest/(b) = %.2fx (target >= 0.7x) | peak RSS %.0f MB\n",
+		benchRecords, ingest.Seconds(), rate(ingest), textParser.Seconds(), rate(textParser), textParser.Seconds()/ingest.Seconds(),
+		storage.Seconds(), rate(storage), storage.Seconds()/ingest.Seconds(), hwm)
+}
+
+func mustExec(b testing.TB, s store.Store, q string) {
+	b.Helper()
+	if err := s.Exec(context.Background(), q); err != nil {
+		b.Fatalf("%s: %v", q, err)
+	}
+}
+
+// peakRSSMB reads the process's peak resident set (VmHWM) in MB.
+func peakRSSMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			f := strings.Fields(l)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,53 @@
+package flowlogs
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	sources "github.com/furrowdev/furrow/ingest/source"
+)
+
+// IngestRequest is the body of POST /ingest/flowlogs: a CLI hands its run
+// to a running server, which owns the embedded engine.
+type IngestRequest struct {
+	// Sources are files, directories or s3:// prefixes, as the CLI takes.
+	Sources []string `json:"sources" binding:"required,min=1"`
+	// Since and Until bound the records' start time (RFC 3339; empty is
+	// open).
+	Since time.Time `json:"since"`
+	Until time.Time `json:"until"`
+	// Strict fails the run on rejected lines and non-flow-log files too.
+	Strict bool `json:"strict"`
+}
+
+// Routes registers POST /ingest/flowlogs on g. It runs the ingest in the
+// request (a client that goes away cancels it; objects done so far stay
+// done) and answers the Summary as JSON: 200 when it did not fail, 422
+// when Summary.Failed, 400 for a bad request.
+func (i *Ingester) Routes(g *gin.RouterGroup) {
+	g.POST("/ingest/flowlogs", func(c *gin.Context) {
+		var req IngestRequest
+		if err := c.ShouldBindJSON(&req); err != nil {
+			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+			return
+		}
+		if !req.Since.IsZero() && !req.Until.IsZero() && !req.Since.Before(req.Until) {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "since must be before until"})
+			return
+		}
+		in := *i
+		in.opts.Strict = req.Strict
+		sum, err := in.Run(c.Request.Context(), req.Sources, sources.Window{Since: req.Since, Until: req.Until})
+		if err != nil {
+			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error(), "summary": sum})
+			return
+		}
+		status := http.StatusOK
+		if sum.Failed() {
+			status = http.StatusUnprocessableEntity
+		}
+		c.JSON(status, sum)
+	})
+}
