@@ -25,8 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/chdb-io/chdb-go/chdb"
 
