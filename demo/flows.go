@@ -331,8 +331,8 @@ func (f *fileGen) podPair(m int64, c, s *pod, port uint16, proto uint8, req, res
 		cls = cSameZone
 	}
 	day := int16(f.day)
-	f.t.add(truthKey{day, int16(c.W.idx), int16(s.W.idx), cls, 0}, req, reqPk)
-	f.t.add(truthKey{day, int16(s.W.idx), int16(c.W.idx), cls, 0}, resp, respPk)
+	f.add(truthKey{day, int16(c.W.idx), int16(s.W.idx), cls, 0}, req, reqPk)
+	f.add(truthKey{day, int16(s.W.idx), int16(c.W.idx), cls, 0}, resp, respPk)
 	if cls != cSameNode {
 		loc := f.t.locality[f.day][:]
 		if svc && c.W.NS == g.o.LocalityNamespace {
@@ -418,8 +418,8 @@ func (f *fileGen) external(m int64, from *weighted, cls int8) {
 			nat = 2
 		}
 	}
-	f.t.add(truthKey{day, int16(w.idx), src, cls, nat}, rq, reqPk)
-	f.t.add(truthKey{day, src, int16(w.idx), cls, nat}, rs, respPk)
+	f.add(truthKey{day, int16(w.idx), src, cls, nat}, rq, reqPk)
+	f.add(truthKey{day, src, int16(w.idx), cls, nat}, rs, respPk)
 	eni := &p.Node.ENI
 	cport := ephemeral(p.IP, peer, m)
 	var outSvc, inSvc string
@@ -452,12 +452,20 @@ func (f *fileGen) probe(m int64) {
 	f.emit(&rec{eni: &n.ENI, src: src, dst: n.ENI.IP, sport: uint16(32768 + r.IntN(28232)), dport: port, proto: 6, packets: 1, bytes: 60, flags: flagSYN, reject: true, pktSrc: src, pktDst: n.ENI.IP}, m)
 }
 
+// add counts a transfer in the ground truth, at the data set's volume.
+func (f *fileGen) add(k truthKey, bytes, packets int64) {
+	s := f.g.o.VolumeScale
+	f.t.add(k, bytes*s, packets*s)
+}
+
 // emit stamps a record into the window (each ENI sees its own first and
 // last packet) and formats it.
 func (f *fileGen) emit(x *rec, m int64) {
 	if f.limit > 0 && f.t.records >= f.limit {
 		return
 	}
+	x.bytes *= f.g.o.VolumeScale
+	x.packets *= f.g.o.VolumeScale
 	x.start = m + int64(f.r.IntN(4))
 	x.end = m + 56 + int64(f.r.IntN(5))
 	f.buf = appendRec(f.buf, x, f.g.zoneIDs)

@@ -30,6 +30,11 @@ type Options struct {
 	LocalityFrom time.Time
 	// Workers bounds the goroutines writing flow-log files (default 4).
 	Workers int
+	// VolumeScale multiplies every record's bytes and packets (and the
+	// ground truth alike): the records are a sample of a large platform's
+	// traffic, and the scale makes its volumes and costs realistic
+	// (default 1000, about 18 TB transferred a day).
+	VolumeScale int64
 }
 
 // Default values of Options.
@@ -38,6 +43,7 @@ const (
 	DefaultDays         = 2
 	DefaultNodes        = 60
 	DefaultLocalityNS   = "checkout"
+	DefaultVolumeScale  = 1000
 )
 
 // DefaultStart is the default first instant of the data set.
@@ -66,6 +72,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Workers <= 0 {
 		o.Workers = 4
+	}
+	if o.VolumeScale <= 0 {
+		o.VolumeScale = DefaultVolumeScale
 	}
 	switch {
 	case o.Days < 0 || o.Days > 31:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/furrowdev/furrow/store/embedded"
 )
 
 // apiClient talks to a running `furrow serve`: commands whose data
@@ -35,6 +38,12 @@ func (a *app) newAPIClient(base string) *apiClient {
 // do sends a request and returns the response when it is a 2xx; otherwise
 // the server's JSON error becomes the error.
 func (c *apiClient) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
+	return c.doAccepting(ctx, method, path, contentType, body, 0)
+}
+
+// doAccepting is do, also returning the response when its status is
+// accept (an ingest answers 422 with its summary when it failed).
+func (c *apiClient) doAccepting(ctx context.Context, method, path, contentType string, body io.Reader, accept int) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
@@ -49,7 +58,7 @@ func (c *apiClient) do(ctx context.Context, method, path, contentType string, bo
 	if err != nil {
 		return nil, fmt.Errorf("furrow server at %s: %w", c.base, err)
 	}
-	if resp.StatusCode/100 == 2 {
+	if resp.StatusCode/100 == 2 || resp.StatusCode == accept {
 		return resp, nil
 	}
 	defer resp.Body.Close()
@@ -81,4 +90,31 @@ func (c *apiClient) waitReady(ctx context.Context, timeout time.Duration) error 
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// heldAddress is the API address of the furrow serve holding the embedded
+// data directory, or "" when none does.
+func (a *app) heldAddress() string {
+	if a.cfg.Store.Backend != "embedded" {
+		return ""
+	}
+	if h, held := embedded.ReadHolder(a.cfg.Data); held {
+		return h.Address
+	}
+	return ""
+}
+
+// remoteJSON posts in as JSON to path and decodes the answer into out (a
+// 422 carries a result too: the run happened and failed).
+func (a *app) remoteJSON(cmd interface{ Context() context.Context }, base, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	resp, err := a.newAPIClient(base).doAccepting(cmd.Context(), http.MethodPost, path, "application/json", bytes.NewReader(body), http.StatusUnprocessableEntity)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/furrowdev/furrow/api"
+	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
 	"github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/store/embedded"
@@ -29,6 +30,9 @@ type Configuration struct {
 	// Kubernetes lists the clusters whose pods and nodes `furrow serve`
 	// watches live.
 	Kubernetes pods.Configuration `yaml:"kubernetes"`
+	// Traffic describes the network (VPC, zones, NAT gateways, AWS ranges)
+	// and the prices used to classify and cost flows.
+	Traffic flowlogs.TrafficConfiguration `yaml:"traffic"`
 }
 
 // LogConfiguration configures logging.
@@ -66,6 +70,7 @@ func DefaultConfiguration() Configuration {
 		HTTP:       api.DefaultConfiguration(),
 		S3:         source.DefaultConfiguration(),
 		Kubernetes: pods.DefaultConfiguration(),
+		Traffic:    flowlogs.DefaultTrafficConfiguration(),
 	}
 }
 
@@ -86,6 +91,19 @@ func (c Configuration) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format: %q is not text or json", c.Log.Format))
+	}
+	for _, v := range []struct {
+		key string
+		err error
+	}{
+		{"http", c.HTTP.Validate()},
+		{"s3", c.S3.Validate()},
+		{"kubernetes", c.Kubernetes.Validate()},
+		{"traffic", c.Traffic.Validate()},
+	} {
+		if v.err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", v.key, v.err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -47,14 +47,21 @@ nothing.`,
 				}
 				when = t
 			}
-			s, err := a.openStore(ctx, "furrow ingest pods", true)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			res, err := pods.IngestSnapshots(ctx, s, cluster, args, when)
-			if err != nil {
-				return err
+			var res pods.Result
+			if addr := a.heldAddress(); addr != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "furrow: %s is held by furrow serve; handing the ingest to http://%s\n", a.cfg.Data, addr)
+				if err := a.remoteJSON(cmd, addr, "/api/v1/ingest/pods", pods.SnapshotRequest{Cluster: cluster, Paths: absSources(args), At: when}, &res); err != nil {
+					return err
+				}
+			} else {
+				s, err := a.openStore(ctx, "furrow ingest pods", true)
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				if res, err = pods.IngestSnapshots(ctx, s, cluster, args, when); err != nil {
+					return err
+				}
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "pods: %d files, %d snapshots (%s … %s), %d pods, %d nodes, %d pod IP intervals, %d node intervals written\n",

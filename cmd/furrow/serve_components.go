@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"time"
 
+	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/query/traffic"
 )
 
@@ -48,4 +53,71 @@ func servePodWatchers(_ context.Context, env *serveEnv) (component, error) {
 		return nil, err
 	}
 	return podWatcher{w}, nil
+}
+
+func init() { serveHooks = append(serveHooks, serveFlowLogs) }
+
+// flowLogs is the flow-log side of `furrow serve`: the hand-over route for
+// CLI ingests and, when s3.prefixes is set, the poller that ingests new
+// objects as they arrive.
+type flowLogs struct {
+	poller *source.Poller
+	ing    *flowlogs.Ingester
+	cancel context.CancelFunc
+	done   chan struct{}
+	logger *slog.Logger
+}
+
+func (f *flowLogs) Start(ctx context.Context) error {
+	if f.poller == nil {
+		return nil
+	}
+	ctx, f.cancel = context.WithCancel(ctx)
+	f.done = make(chan struct{})
+	go func() {
+		defer close(f.done)
+		if err := f.poller.Run(ctx, f.ing.Ingest); err != nil && !errors.Is(err, context.Canceled) {
+			f.logger.Error("flow-log poller stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+func (f *flowLogs) Stop(ctx context.Context) error {
+	if f.cancel == nil {
+		return nil
+	}
+	f.cancel()
+	select {
+	case <-f.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func serveFlowLogs(_ context.Context, env *serveEnv) (component, error) {
+	a := env.app
+	idx := pods.NewIndexCache(env.store, time.Minute, a.logger)
+	src := source.New(a.cfg.S3, source.Dependencies{})
+	ing, err := flowlogs.NewIngester(flowlogs.Dependencies{
+		Store: env.store, Source: src, Index: idx.Index, Traffic: a.cfg.Traffic,
+		Registry: env.registry, Logger: a.logger,
+	}, flowlogs.IngestOptions{})
+	if err != nil {
+		return nil, err
+	}
+	ing.Routes(env.routes)
+	pods.Routes(env.routes, env.store)
+	f := &flowLogs{ing: ing, logger: a.logger}
+	if len(a.cfg.S3.Prefixes) > 0 {
+		p, err := source.NewPoller(a.cfg.S3, source.PollerDependencies{
+			Source: src, Ledger: ing.Ledger(), Registry: env.registry, Logger: a.logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		f.poller = p
+	}
+	return f, nil
 }

@@ -59,6 +59,9 @@ type IngestOptions struct {
 	// the run (Summary.Failed), not only files that could not be read or
 	// stored.
 	Strict bool
+	// Fields is the field list of files without a header line (--fields);
+	// empty means the AWS default order for the line's field count.
+	Fields []string
 	// Queue is how many blocks may wait for their insert (2 when 0).
 	Queue int
 	// Retry bounds the retries of a failed insert.
@@ -269,7 +272,7 @@ func (i *Ingester) token(id string, k int, w sources.Window) string {
 // open returns a Reader of obj: Parquet objects through random access,
 // everything else as a stream.
 func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(), error) {
-	ropts := Options{MaxErrorDetails: i.opts.MaxErrorDetails, BatchRows: i.opts.BatchRows}
+	ropts := Options{MaxErrorDetails: i.opts.MaxErrorDetails, BatchRows: i.opts.BatchRows, Fields: i.opts.Fields}
 	if strings.HasSuffix(strings.ToLower(obj.Key), ".parquet") || strings.HasSuffix(strings.ToLower(obj.URL), ".parquet") {
 		ra, size, cleanup, err := i.deps.Source.OpenReaderAt(ctx, obj)
 		if err != nil {
@@ -300,8 +303,8 @@ func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(
 // windows are coarse: a partition or a file covers an hour or more).
 // Failures of single objects are in the Summary; the error is for what
 // stops the run (the ledger unreachable, ctx done).
-func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (Summary, error) {
-	sum := Summary{Strict: i.opts.Strict}
+func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (sum Summary, err error) {
+	sum = Summary{Strict: i.opts.Strict}
 	if !w.Since.IsZero() {
 		sum.Since = w.Since.UTC().Format(time.RFC3339)
 	}
@@ -309,6 +312,7 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (Su
 		sum.Until = w.Until.UTC().Format(time.RFC3339)
 	}
 	start := i.deps.Now()
+	// sum is a named result so the duration lands in what is returned.
 	defer func() { sum.Seconds = i.deps.Now().Sub(start).Seconds() }()
 	for _, src := range srcs {
 		var objs []sources.Object

@@ -20,6 +20,9 @@ type IngestRequest struct {
 	Until time.Time `json:"until"`
 	// Strict fails the run on rejected lines and non-flow-log files too.
 	Strict bool `json:"strict"`
+	// Fields is the format of files without a header (AWS format string or
+	// space-separated names), as --fields.
+	Fields string `json:"fields"`
 }
 
 // Routes registers POST /ingest/flowlogs on g. It runs the ingest in the
@@ -39,6 +42,14 @@ func (i *Ingester) Routes(g *gin.RouterGroup) {
 		}
 		in := *i
 		in.opts.Strict = req.Strict
+		if req.Fields != "" {
+			f, err := ParseFormat(req.Fields)
+			if err != nil {
+				c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+				return
+			}
+			in.opts.Fields = f
+		}
 		sum, err := in.Run(c.Request.Context(), req.Sources, sources.Window{Since: req.Since, Until: req.Until})
 		if err != nil {
 			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error(), "summary": sum})

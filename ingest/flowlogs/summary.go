@@ -88,12 +88,22 @@ func (s Summary) Failed() bool {
 	return s.Strict && (s.Rejected > 0 || s.NotFlowLogs > 0)
 }
 
-// Print writes the summary as a table, one line per file, then the totals
+// PrintAllFiles is how many files Print lists one by one; past it, only the
+// files with rejected lines or errors are listed.
+const PrintAllFiles = 20
+
+// Print writes the summary as a table, one line per file (only the files
+// with problems when there are more than PrintAllFiles), then the totals
 // and the first errors of each file.
 func (s Summary) Print(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "READ\tSTORED\tREJECTED\tOUTSIDE\tSTATUS\t FILE")
+	quiet := 0
 	for _, f := range s.Files {
+		if len(s.Files) > PrintAllFiles && f.Error == "" && !f.NotFlowLog && f.Rejected == 0 {
+			quiet++
+			continue
+		}
 		status := "ok"
 		switch {
 		case f.Error != "":
@@ -102,6 +112,9 @@ func (s Summary) Print(w io.Writer) error {
 			status = "not a flow log"
 		}
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t %s\n", f.Read, f.Stored, f.Rejected, f.OutsideWindow, status, f.URL)
+	}
+	if quiet > 0 {
+		fmt.Fprintf(tw, "\t\t\t\t\t (%d more files without problems)\n", quiet)
 	}
 	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t TOTAL: %d ingested, %d skipped (already ingested), %d not flow logs, %d failed, %.1fs\n",
 		s.Records, s.Stored, s.Rejected, s.OutsideWindow, s.Status, s.Ingested, s.Skipped, s.NotFlowLogs, s.FailedFiles, s.Seconds)

@@ -2,6 +2,7 @@ package pods
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -49,6 +50,21 @@ func (e FileError) Error() string { return e.Path + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
 func (e FileError) Unwrap() error { return e.Err }
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *FileError) UnmarshalJSON(b []byte) error {
+	var v struct{ Path, Error string }
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	e.Path, e.Err = v.Path, errors.New(v.Error)
+	return nil
+}
+
+// MarshalJSON writes the error as text (an error value has no JSON form).
+func (e FileError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct{ Path, Error string }{e.Path, e.Err.Error()})
+}
 
 // ErrNoSnapshots is returned when the paths hold no readable file.
 var ErrNoSnapshots = errors.New("no readable snapshot file (expected `kubectl get pods -A -o json` or `kubectl get nodes -o json` output, .json or .yaml)")

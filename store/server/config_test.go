@@ -51,7 +51,6 @@ func TestConfigurationYAML(t *testing.T) {
 	in := `
 addrs: [ch1:9000, ch2:9000]
 http_addrs: [ch1:8123, ch2:8123]
-database: flows
 username: furrow
 password: hunter2
 cluster: main

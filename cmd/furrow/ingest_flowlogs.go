@@ -1,0 +1,149 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/furrowdev/furrow/ingest/flowlogs"
+	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/query/traffic"
+	"github.com/furrowdev/furrow/store"
+	"github.com/furrowdev/furrow/store/embedded"
+)
+
+func init() { ingestSubcommands = append(ingestSubcommands, newIngestFlowLogsCommand) }
+
+func newIngestFlowLogsCommand(a *app) *cobra.Command {
+	var (
+		fields, since, until, serverURL, format string
+		strict                                  bool
+	)
+	cmd := &cobra.Command{
+		Use:   "flowlogs SRC...",
+		Short: "Load VPC flow logs from files, directories or s3://bucket/prefix, attributed to pods and costed; each record once",
+		Long: `Reads plain text, gzip and Parquet flow logs, of any version (v2 default … v5
+custom formats and later), and CloudWatch Logs / Firehose JSON lines. The
+field list comes from a header line, else --fields, else the AWS default for
+the line's field count. A malformed line is counted and reported with
+file:line and reason; its neighbours are stored. An object already ingested
+(S3 key + ETag, or path + size + sha256) is skipped, and a crash mid-object
+followed by a re-run stores each record once.
+
+--since/--until select objects by the AWS and Hive key layouts
+(AWSLogs/{acct}/vpcflowlogs/{region}/YYYY/MM/DD/…, …/year=/month=/day=/hour=)
+and records by their start time.
+
+Exit status: 1 when an object could not be read or stored; with --strict,
+also when a line was rejected or a file is not a flow log.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			var w source.Window
+			var err error
+			if w.Since, err = traffic.ParseTime("since", since, false); err != nil {
+				return err
+			}
+			if w.Until, err = traffic.ParseTime("until", until, true); err != nil {
+				return err
+			}
+			var fieldList []string
+			if fields != "" {
+				if fieldList, err = flowlogs.ParseFormat(fields); err != nil {
+					return fmt.Errorf("--fields: %w", err)
+				}
+			}
+			req := flowlogs.IngestRequest{Sources: absSources(args), Since: w.Since, Until: w.Until, Strict: strict, Fields: fields}
+			if serverURL != "" {
+				return a.remoteFlowIngest(cmd, serverURL, req, format)
+			}
+			if a.cfg.Store.Backend == "embedded" {
+				if h, held := embedded.ReadHolder(a.cfg.Data); held && h.Address != "" {
+					fmt.Fprintf(cmd.ErrOrStderr(), "furrow: %s is held by furrow serve (pid %d); handing the ingest to http://%s\n", a.cfg.Data, h.PID, h.Address)
+					return a.remoteFlowIngest(cmd, h.Address, req, format)
+				}
+			}
+			s, err := a.openStore(ctx, "furrow ingest flowlogs", true)
+			if err != nil {
+				if le, ok := heldBy(err); ok && le.Holder.Address != "" {
+					return a.remoteFlowIngest(cmd, le.Holder.Address, req, format)
+				}
+				return err
+			}
+			defer s.Close()
+			ing, err := a.newFlowIngester(s, pods.NewIndexCache(s, time.Minute, a.logger), flowlogs.IngestOptions{Strict: strict, Fields: fieldList})
+			if err != nil {
+				return err
+			}
+			sum, err := ing.Run(ctx, args, w)
+			if err != nil {
+				return err
+			}
+			return printFlowSummary(cmd, sum, format)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fields, "fields", "", "field list of files without a header: AWS format string (${version} ${account-id} …) or space-separated names")
+	f.StringVar(&since, "since", "", "only records starting at or after this time (RFC3339 or YYYY-MM-DD)")
+	f.StringVar(&until, "until", "", "only records starting before this time (a date includes that day)")
+	f.BoolVar(&strict, "strict", false, "exit non-zero when a line is rejected or a file is not a flow log")
+	f.StringVar(&serverURL, "server", "", "hand the ingest to this furrow server (http://host:port)")
+	f.StringVar(&format, "format", "table", "summary format: table or json")
+	return cmd
+}
+
+// newFlowIngester builds the ingester from the configuration.
+func (a *app) newFlowIngester(s store.Store, idx *pods.IndexCache, opts flowlogs.IngestOptions) (*flowlogs.Ingester, error) {
+	return flowlogs.NewIngester(flowlogs.Dependencies{
+		Store:   s,
+		Source:  source.New(a.cfg.S3, source.Dependencies{}),
+		Index:   idx.Index,
+		Traffic: a.cfg.Traffic,
+		Logger:  a.logger,
+	}, opts)
+}
+
+func printFlowSummary(cmd *cobra.Command, sum flowlogs.Summary, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(cmd.OutOrStdout())
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return err
+		}
+	} else if err := sum.Print(cmd.OutOrStdout()); err != nil {
+		return err
+	}
+	if sum.Failed() {
+		return &exitError{code: 1, err: fmt.Errorf("flow-log ingest failed (see the summary above)")}
+	}
+	return nil
+}
+
+// absSources makes file sources absolute, so a server with another working
+// directory finds them.
+func absSources(srcs []string) []string {
+	out := make([]string, len(srcs))
+	for i, s := range srcs {
+		out[i] = s
+		if !strings.Contains(s, "://") {
+			if abs, err := filepath.Abs(s); err == nil {
+				out[i] = abs
+			}
+		}
+	}
+	return out
+}
+
+func (a *app) remoteFlowIngest(cmd *cobra.Command, base string, req flowlogs.IngestRequest, format string) error {
+	var sum flowlogs.Summary
+	if err := a.remoteJSON(cmd, base, "/api/v1/ingest/flowlogs", req, &sum); err != nil {
+		return err
+	}
+	return printFlowSummary(cmd, sum, format)
+}
