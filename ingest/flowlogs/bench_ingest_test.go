@@ -64,6 +64,8 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	res, err := in.IngestObject(ctx, obj)
 	ingest := time.Since(t0)
 	b.StopTimer()
+	// The ingest's own peak, before the baselines load the same rows again.
+	ingestHWM := peakRSSMB()
 	if err != nil || res.Stored != benchRecords {
 		b.Fatalf("ingest: %v, stored %d of %d", err, res.Stored, benchRecords)
 	}
@@ -131,10 +133,11 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	b.ReportMetric(rate(storage), "storage-limit-records/s")
 	b.ReportMetric(textParser.Seconds()/ingest.Seconds(), "x-text-parser")
 	b.ReportMetric(storage.Seconds()/ingest.Seconds(), "x-storage-limit")
+	b.ReportMetric(ingestHWM, "ingest-peak-RSS-MB")
 	b.ReportMetric(hwm, "peak-RSS-MB")
-	fmt.Printf("ingest end to end: %d records in %.2fs = %.0f records/s | (a) engine text parser %.2fs = %.0f/s, ingest/(a) = %.2fx (target >= 3x) | (b) storage limit %.2fs = %.0f/s, ingest/(b) = %.2fx (target >= 0.7x) | peak RSS %.0f MB\n",
+	fmt.Printf("ingest end to end: %d records in %.2fs = %.0f records/s | (a) engine text parser %.2fs = %.0f/s, ingest/(a) = %.2fx (target >= 3x) | (b) storage limit %.2fs = %.0f/s, ingest/(b) = %.2fx (target >= 0.7x) | peak RSS after the ingest %.0f MB (target < 1024, engine included), after the baselines %.0f MB\n",
 		benchRecords, ingest.Seconds(), rate(ingest), textParser.Seconds(), rate(textParser), textParser.Seconds()/ingest.Seconds(),
-		storage.Seconds(), rate(storage), storage.Seconds()/ingest.Seconds(), hwm)
+		storage.Seconds(), rate(storage), storage.Seconds()/ingest.Seconds(), ingestHWM, hwm)
 }
 
 func mustExec(b testing.TB, s store.Store, q string) {
