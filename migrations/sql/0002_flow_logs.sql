@@ -101,7 +101,10 @@ CREATE TABLE IF NOT EXISTS {{local "flow_logs"}}{{onCluster}} (
 ) ENGINE = {{engine "MergeTree"}}
 PARTITION BY toYYYYMM(start)
 ORDER BY (start, src_namespace, dst_namespace)
-SETTINGS {{dedup}}
+-- Sparse serialization off: deciding it for ~60 mostly-default columns made
+-- every insert 3x slower (measured: 960k rows 3.1 s vs 1.1 s) for no gain
+-- on disk (53.0 vs 53.2 MB).
+SETTINGS {{dedup}}, ratio_of_defaults_for_sparse_serialization = 1
 ;
 {{distributed "flow_logs" "rand()"}}
 ;

@@ -123,7 +123,10 @@ CREATE TABLE IF NOT EXISTS flow_logs_local ON CLUSTER `furrow` (
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
 PARTITION BY toYYYYMM(start)
 ORDER BY (start, src_namespace, dst_namespace)
-SETTINGS replicated_deduplication_window = 1000
+-- Sparse serialization off: deciding it for ~60 mostly-default columns made
+-- every insert 3x slower (measured: 960k rows 3.1 s vs 1.1 s) for no gain
+-- on disk (53.0 vs 53.2 MB).
+SETTINGS replicated_deduplication_window = 1000, ratio_of_defaults_for_sparse_serialization = 1
 ;
 -- 0002_flow_logs
 CREATE TABLE IF NOT EXISTS flow_logs ON CLUSTER `furrow` AS flow_logs_local ENGINE = Distributed(`furrow`, currentDatabase(), flow_logs_local, rand())
@@ -198,7 +201,8 @@ CREATE TABLE IF NOT EXISTS flow_traffic_hourly_local ON CLUSTER `furrow` (
 ) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', (records, packets, bytes, transfer_bytes, cost_usd))
 PARTITION BY toYYYYMM(hour)
 ORDER BY (hour, traffic_class, src_namespace, src_workload, dst_namespace, dst_workload, src_zone, dst_zone, src_cluster, dst_cluster, src_kind, dst_kind, src_workload_kind, dst_workload_kind)
-SETTINGS replicated_deduplication_window = 1000
+-- As flow_logs: sparse serialization doubled the cost of feeding the view.
+SETTINGS replicated_deduplication_window = 1000, ratio_of_defaults_for_sparse_serialization = 1
 ;
 -- 0003_flow_rollups
 CREATE TABLE IF NOT EXISTS flow_traffic_hourly ON CLUSTER `furrow` AS flow_traffic_hourly_local ENGINE = Distributed(`furrow`, currentDatabase(), flow_traffic_hourly_local, rand())

@@ -2,11 +2,13 @@ package embedded
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
 
@@ -48,27 +50,55 @@ func (s *Store) insertStream(table string, b store.Block, token string) error {
 		return fmt.Errorf("stage insert: %w", err)
 	}
 	defer os.Remove(path)
+	// giveUp tells the writer that no reader will come (the engine failed
+	// before opening the pipe).
+	giveUp := make(chan struct{})
 	werr := make(chan error, 1)
-	go func() { werr <- writeNative(path, b) }()
+	go func() { werr <- writeNative(path, b, giveUp) }()
 	err := s.insertFile(table, b, path, "Native", token)
-	if err != nil {
-		// The engine may have failed before opening the pipe: open it
-		// ourselves (non-blocking) so the writer is released.
-		if f, oerr := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); oerr == nil {
-			f.Close()
-		}
-		<-werr
-		return err
+	close(giveUp)
+	if werr := <-werr; err == nil && werr != nil {
+		return fmt.Errorf("insert into %s: stream batch: %w", table, werr)
 	}
-	if err := <-werr; err != nil {
-		return fmt.Errorf("insert into %s: stream batch: %w", table, err)
-	}
-	return nil
+	return err
 }
 
-// writeNative writes b to path as one Native block, column by column.
-func writeNative(path string, b store.Block) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+// errNoReader means the engine never opened the pipe.
+var errNoReader = errors.New("the engine did not open the batch pipe")
+
+// openPipeWriter opens the write end of the FIFO once a reader has opened
+// it. A blocking open could wait forever when the engine fails before
+// opening the pipe, so it polls a non-blocking open (ENXIO while there is
+// no reader) until giveUp is closed, then makes the descriptor blocking.
+func openPipeWriter(path string, giveUp <-chan struct{}) (*os.File, error) {
+	wait := 20 * time.Microsecond
+	for {
+		fd, err := syscall.Open(path, syscall.O_WRONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+		if err == nil {
+			if err := syscall.SetNonblock(fd, false); err != nil {
+				syscall.Close(fd)
+				return nil, err
+			}
+			return os.NewFile(uintptr(fd), path), nil
+		}
+		if !errors.Is(err, syscall.ENXIO) {
+			return nil, err
+		}
+		select {
+		case <-giveUp:
+			return nil, errNoReader
+		case <-time.After(wait):
+		}
+		if wait < 2*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// writeNative writes b to the pipe at path as one Native block, column by
+// column.
+func writeNative(path string, b store.Block, giveUp <-chan struct{}) error {
+	f, err := openPipeWriter(path, giveUp)
 	if err != nil {
 		return err
 	}
