@@ -15,11 +15,19 @@ import (
 
 // Store is one ClickHouse database reached through either backend.
 // Implementations are safe for concurrent use.
+//
+// Once ctx is done, a call returns an error that satisfies
+// errors.Is(err, ctx.Err()); the embedded engine cannot interrupt a running
+// query, so there the query finishes in the background (bound it with
+// max_execution_time).
 type Store interface {
 	// Exec runs one statement that returns no rows (DDL, INSERT … SELECT).
 	Exec(ctx context.Context, query string, opts ...Option) error
 	// Query runs one statement and streams its result to w in a ClickHouse
-	// output format (TSV, CSV, JSONEachRow, Pretty, Parquet, …).
+	// output format (TSV, CSV, JSONEachRow, Pretty, Parquet, …). The query
+	// must not carry its own FORMAT clause, nor a SETTINGS clause when
+	// settings are passed as options. w may hold part of the result when
+	// an error is returned.
 	Query(ctx context.Context, w io.Writer, query, format string, opts ...Option) error
 	// Insert writes a columnar block into table. A non-empty token makes the
 	// insert idempotent: a retry with the same token is not stored twice
@@ -64,7 +72,8 @@ func (b Block) Rows() int {
 
 // QueryOptions are per-query settings and parameters.
 type QueryOptions struct {
-	// Settings are ClickHouse settings applied to this query only.
+	// Settings are ClickHouse settings applied to this query only, values
+	// in plain text ("throw", not "'throw'").
 	Settings map[string]string
 	// Params bind {name:Type} placeholders (ClickHouse query parameters);
 	// values are in the type's text form, exactly as clickhouse-client
