@@ -54,7 +54,7 @@ func newReportCommand(a *app) *cobra.Command {
 	fl.StringVar(&cluster, "cluster", "", "only flows with this cluster at either end")
 	fl.StringVar(&namespace, "namespace", "", "only flows with this namespace at either end")
 	fl.StringVar(&workload, "workload", "", "only flows with this workload at either end")
-	fl.StringSliceVar(&classes, "class", nil, "traffic classes (default cross-zone; `all` for every class)")
+	fl.StringSliceVar(&classes, "class", nil, "traffic classes (default cross-zone; all for every class)")
 	fl.IntVar(&limit, "limit", 10, "rows per ranking")
 	fl.StringVar(&at, "at", "", "compare before and after this time (needs --namespace or --workload), e.g. when locality load balancing was switched on")
 	fl.StringVar(&window, "window", "", "before/after window per side (e.g. 7d, 36h; default 7d, clipped to the data)")

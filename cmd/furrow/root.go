@@ -39,7 +39,7 @@ func newRootCommand() *cobra.Command {
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", os.Getenv("FURROW_CONFIG"), "configuration file (YAML; env FURROW_CONFIG); every key can be overridden by FURROW_<KEY_PATH>")
 	pf.StringVar(&a.dataDir, "data", "", "data directory of the embedded engine (env FURROW_DATA; default ./data)")
-	pf.StringVar(&a.chdbLib, "chdb-lib", "", "path of libchdb.so (env FURROW_CHDB_LIB; default: the cache filled by `make setup`)")
+	pf.StringVar(&a.chdbLib, "chdb-lib", "", "path of libchdb.so (env FURROW_CHDB_LIB; default: the cache filled by make setup)")
 	pf.StringVar(&a.logLevel, "log-level", "", "debug, info, warn or error (env FURROW_LOG_LEVEL)")
 
 	root.AddCommand(
