@@ -63,25 +63,21 @@ func NewClickHouseSink(s store.Store, reg prometheus.Registerer) (*ClickHouseSin
 // close following its open in the same flush), then they are inserted into
 // pod_ips.
 func (c *ClickHouseSink) PodIPs(ctx context.Context, records []PodIP) error {
-	records = lastPodIPs(records)
-	for len(records) > 0 {
-		n := min(len(records), maxBlockRows)
-		b, token := podIPsBlock(records[:n], c.version())
-		if err := c.insert(ctx, PodIPsTable, b, token); err != nil {
-			return err
-		}
-		records = records[n:]
-	}
-	return nil
+	return insertChunks(ctx, c, PodIPsTable, lastPodIPs(records), podIPsBlock)
 }
 
 // Nodes implements Sink like PodIPs, into k8s_nodes.
 func (c *ClickHouseSink) Nodes(ctx context.Context, records []NodeInfo) error {
-	records = lastNodes(records)
+	return insertChunks(ctx, c, NodesTable, lastNodes(records), nodesBlock)
+}
+
+// insertChunks inserts records into table in blocks of at most
+// maxBlockRows, each built by block with the sink's next version.
+func insertChunks[T any](ctx context.Context, c *ClickHouseSink, table string, records []T, block func([]T, time.Time) (store.Block, string)) error {
 	for len(records) > 0 {
 		n := min(len(records), maxBlockRows)
-		b, token := nodesBlock(records[:n], c.version())
-		if err := c.insert(ctx, NodesTable, b, token); err != nil {
+		b, token := block(records[:n], c.version())
+		if err := c.insert(ctx, table, b, token); err != nil {
 			return err
 		}
 		records = records[n:]
