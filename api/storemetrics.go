@@ -89,6 +89,57 @@ func (s *instrumentedStore) Insert(ctx context.Context, table string, b store.Bl
 	return err
 }
 
+// InsertStream counts a stream as one "insert" operation, timed from its
+// opening to Close, and its rows once it is stored.
+func (s *instrumentedStore) InsertStream(ctx context.Context, table, token string, opts ...store.Option) (store.BlockStream, error) {
+	start := time.Now()
+	st, err := s.next.InsertStream(ctx, table, token, opts...)
+	if err != nil {
+		return nil, s.observe("insert", start, err)
+	}
+	return &instrumentedStream{s: s, next: st, table: table, start: start}, nil
+}
+
+type instrumentedStream struct {
+	s     *instrumentedStore
+	next  store.BlockStream
+	table string
+	start time.Time
+	rows  int
+	ended bool
+}
+
+func (st *instrumentedStream) Send(b store.Block) error {
+	err := st.next.Send(b)
+	if err == nil {
+		st.rows += b.Rows()
+	}
+	return err
+}
+
+func (st *instrumentedStream) Close() error {
+	if st.ended {
+		return st.next.Close()
+	}
+	st.ended = true
+	err := st.s.observe("insert", st.start, st.next.Close())
+	if err == nil {
+		st.s.rows.WithLabelValues(st.table).Add(float64(st.rows))
+	}
+	return err
+}
+
+func (st *instrumentedStream) Abort() {
+	if !st.ended {
+		st.ended = true
+		st.s.observe("insert", st.start, errStreamAborted)
+	}
+	st.next.Abort()
+}
+
+// errStreamAborted labels an aborted insert stream in the error counter.
+var errStreamAborted = errors.New("insert stream aborted")
+
 func (s *instrumentedStore) Ping(ctx context.Context) error {
 	start := time.Now()
 	return s.observe("ping", start, s.next.Ping(ctx))

@@ -34,6 +34,22 @@ type Store interface {
 	// (ClickHouse insert_deduplication_token; tables carry a deduplication
 	// window). The columns of b name the target columns.
 	Insert(ctx context.Context, table string, b Block, token string) error
+	// InsertStream opens one INSERT into table that takes its rows block
+	// by block, so that the engine stores one block while the caller
+	// produces the next, and the per-insert costs (parts, merges of small
+	// parts, the deduplication log, materialized views) are paid once per
+	// stream instead of once per block. The engine squashes the blocks into
+	// parts of its own size and commits each part atomically as it goes.
+	// A non-empty token makes the stream idempotent: sending the same
+	// sequence of blocks again with the same token (after a failure, an
+	// Abort or a crash half way) stores only the parts that are missing.
+	//
+	// On the embedded engine a stream holds the engine from its first block
+	// to Close: other queries wait for it, so the goroutine that feeds a
+	// stream must not query the store before closing it.
+	// Settings among opts apply to the INSERT (e.g. the squashing
+	// thresholds min_insert_block_size_rows/_bytes); parameters are ignored.
+	InsertStream(ctx context.Context, table, token string, opts ...Option) (BlockStream, error)
 	// Ping checks that the engine answers.
 	Ping(ctx context.Context) error
 	// Info describes the backend.
@@ -41,6 +57,21 @@ type Store interface {
 	// Close releases the backend; it does not flush writers (they are
 	// closed first by their owners).
 	Close() error
+}
+
+// BlockStream is an open InsertStream. It is not safe for concurrent use.
+type BlockStream interface {
+	// Send writes b; b's columns may be reused once Send returns. Every
+	// block of a stream has the same columns, in the same order. An error
+	// ends the stream: the caller calls Abort.
+	Send(b Block) error
+	// Close ends the stream and returns once the engine stored every row
+	// sent, or with the error that stopped it.
+	Close() error
+	// Abort ends the stream as failed: rows not yet in a committed part
+	// are discarded. Abort after Close, or after another Abort, does
+	// nothing.
+	Abort()
 }
 
 // Info describes a Store's backend.

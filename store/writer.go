@@ -45,7 +45,8 @@ type RetryOptions struct {
 	MaxElapsed time.Duration
 }
 
-func (r RetryOptions) withDefaults() RetryOptions {
+// WithDefaults fills the zero fields with the defaults.
+func (r RetryOptions) WithDefaults() RetryOptions {
 	if r.Initial <= 0 {
 		r.Initial = 200 * time.Millisecond
 	}
@@ -109,7 +110,7 @@ func NewWriter(s Store, table string, opts WriterOptions) *Writer {
 	if opts.Queue <= 0 {
 		opts.Queue = 2
 	}
-	opts.Retry = opts.Retry.withDefaults()
+	opts.Retry = opts.Retry.WithDefaults()
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -349,6 +350,20 @@ func (m *WriterMetrics) errors(table string) {
 		m.errs.WithLabelValues(table).Inc()
 	}
 }
+
+// Inserted counts rows that an insert stream stored in blocks blocks.
+func (m *WriterMetrics) Inserted(table string, blocks, rows int) {
+	if m != nil {
+		m.rows.WithLabelValues(table).Add(float64(rows))
+		m.blocks.WithLabelValues(table).Add(float64(blocks))
+	}
+}
+
+// Retried counts an insert retried after a transient error.
+func (m *WriterMetrics) Retried(table string) { m.retried(table) }
+
+// Failed counts an insert that failed for good.
+func (m *WriterMetrics) Failed(table string) { m.errors(table) }
 
 // Rows returns the rows counter of table, for tests and dashboards.
 func (m *WriterMetrics) Rows(table string) prometheus.Counter { return m.rows.WithLabelValues(table) }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/furrowdev/furrow/ingest/pods"
@@ -62,6 +63,10 @@ type IngestOptions struct {
 	// Fields is the field list of files without a header line (--fields);
 	// empty means the AWS default order for the line's field count.
 	Fields []string
+	// StreamBlocks is how many blocks go through one INSERT stream
+	// (StreamBlocks when 0). Like BatchRows, it is part of the streams'
+	// deduplication tokens.
+	StreamBlocks int
 	// Queue is how many blocks may wait for their insert (2 when 0).
 	Queue int
 	// Retry bounds the retries of a failed insert.
@@ -100,6 +105,9 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 	if opts.MaxErrorDetails == 0 {
 		opts.MaxErrorDetails = DefaultMaxErrorDetails
 	}
+	if opts.StreamBlocks <= 0 {
+		opts.StreamBlocks = StreamBlocks
+	}
 	if opts.Queue <= 0 {
 		opts.Queue = 2
 	}
@@ -134,31 +142,81 @@ func (i *Ingester) IngestObject(ctx context.Context, obj sources.Object) (Object
 type slot struct {
 	batch *Batch
 	attr  *Attribution
+	blk   store.Block
 }
 
+// ingest reads obj into flow_logs. A transient store failure is retried by
+// reading the object again: the streams it had committed carry the same
+// tokens and are not stored twice. Read errors are not retried here (the
+// object stays out of the ledger, so the next run or poll takes it again).
 func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
 	started := i.deps.Now()
+	r := i.opts.Retry.WithDefaults()
+	bo := backoff.NewExponentialBackOff()
+	bo.InitialInterval, bo.MaxInterval = r.Initial, r.Max
+	var res ObjectResult
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		var err error
+		res, err = i.ingestOnce(ctx, obj, w)
+		var se *storeFailure
+		if err != nil && errors.As(err, &se) && store.Transient(se.err) && ctx.Err() == nil {
+			return struct{}{}, err
+		}
+		return struct{}{}, backoff.Permanent(err)
+	},
+		backoff.WithBackOff(bo),
+		backoff.WithMaxTries(r.MaxAttempts),
+		backoff.WithMaxElapsedTime(r.MaxElapsed),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			i.wm.Retried("flow_logs")
+			i.deps.Logger.WarnContext(ctx, "flow-log object not stored, reading it again", "url", obj.URL, "err", err, "retry_in", wait)
+		}),
+	)
+	res.Seconds = i.deps.Now().Sub(started).Seconds()
+	if err != nil {
+		res.Stored = 0
+		return i.fail(ctx, &res, obj, started, err)
+	}
+	i.m.records(res)
+	return res, i.record(ctx, &res, obj, started)
+}
+
+// storeFailure marks an error of the store (as opposed to the source).
+type storeFailure struct{ err error }
+
+func (e *storeFailure) Error() string { return e.err.Error() }
+func (e *storeFailure) Unwrap() error { return e.err }
+
+// ingestOnce reads obj once. The calling goroutine reads, parses and
+// attributes blocks; a second one sends them to the engine, one INSERT
+// stream per IngestOptions.StreamBlocks blocks, so parsing overlaps storing and the
+// engine pays its per-insert costs once per stream.
+func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
 	id := sources.ID(obj)
 	res := ObjectResult{URL: obj.URL, ID: id}
-	defer func() { res.Seconds = i.deps.Now().Sub(started).Seconds() }()
 	rd, closeObj, err := i.open(ctx, obj)
 	if err != nil {
-		return i.fail(ctx, &res, obj, started, err)
+		return res, err
 	}
 	defer closeObj()
 	defer rd.Close()
 	res.Format = string(rd.Format())
 
 	idx := i.deps.Index()
-	slots := make(chan *slot, i.opts.Queue+2)
-	for range cap(slots) {
-		slots <- &slot{batch: NewBatch(), attr: NewAttribution()}
+	free := make(chan *slot, i.opts.Queue+1)
+	for range cap(free) {
+		free <- &slot{batch: NewBatch(), attr: NewAttribution()}
 	}
-	wr := store.NewWriter(i.deps.Store, "flow_logs", store.WriterOptions{
-		Queue: i.opts.Queue, Retry: i.opts.Retry, Metrics: i.wm, Logger: i.deps.Logger,
-		OnResult: func(r store.Result) { slots <- r.Tag.(*slot) },
-	})
-	defer wr.Close(context.WithoutCancel(ctx))
+	work := make(chan *slot, i.opts.Queue)
+	sinkDone := make(chan struct{})
+	failed := make(chan struct{}) // closed by the sink when it fails
+	var commit bool               // set before work is closed
+	var sinkErr error
+	go func() {
+		defer close(sinkDone)
+		sinkErr = i.sink(ctx, id, w, work, free, failed, &commit)
+	}()
+
 	since, until := w.Since.Unix(), w.Until.Unix()
 	keep := func(b *Batch) func(int) bool {
 		return func(r int) bool {
@@ -170,12 +228,14 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 		}
 	}
 	var readErr error
-	for k := 0; ; k++ {
+	for {
 		var sl *slot
 		select {
-		case sl = <-slots:
+		case sl = <-free:
 		case <-ctx.Done():
 			readErr = ctx.Err()
+		case <-failed:
+			readErr = errSinkStopped
 		}
 		if readErr != nil {
 			break
@@ -187,14 +247,11 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 			n = kept
 		}
 		if n > 0 {
-			blk := i.attr.Attribute(sl.batch, id, idx, sl.attr)
-			if werr := wr.WriteTagged(ctx, blk, i.token(id, k, w), sl); werr != nil {
-				readErr = werr
-				break
-			}
+			sl.blk = i.attr.Attribute(sl.batch, id, idx, sl.attr)
+			work <- sl
 			res.Stored += int64(n)
 		} else {
-			slots <- sl
+			free <- sl
 		}
 		if err == io.EOF {
 			break
@@ -204,22 +261,109 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 			break
 		}
 	}
-	flushErr := wr.Flush(ctx)
+	// What was read before a read error is stored (the good neighbours of
+	// a bad spot are kept); a cancelled run stores nothing more.
+	commit = ctx.Err() == nil
+	close(work)
+	<-sinkDone
 	st := rd.Stats()
 	res.Read, res.Rejected = st.Read, st.Rejected
 	for _, e := range st.Errors {
 		res.Errors = append(res.Errors, e.Error())
 	}
-	if readErr == nil {
-		readErr = flushErr
+	if sinkErr != nil {
+		return res, &storeFailure{sinkErr}
 	}
-	if readErr != nil {
-		res.Stored = 0
-		return i.fail(ctx, &res, obj, started, readErr)
+	if errors.Is(readErr, errSinkStopped) {
+		readErr = nil
 	}
-	i.m.records(res)
-	return res, i.record(ctx, &res, obj, started)
+	return res, readErr
 }
+
+// errSinkStopped: the sink ended before the reader (it failed).
+var errSinkStopped = errors.New("insert stream stopped")
+
+// StreamBlocks is how many blocks (of IngestOptions.BatchRows records) go
+// through one INSERT stream: 16 × 65,536 ≈ 1M records, the size at which
+// the engine's per-insert cost (a part, its merge, the deduplication log,
+// the rollup's own part) vanishes, while holding the engine for about a
+// second at a time.
+const StreamBlocks = 16
+
+// sink sends the blocks of work to flow_logs, opts.StreamBlocks per INSERT
+// stream, each stream with its own deduplication token, and returns their
+// slots to free. After a failure it keeps draining work.
+func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
+	defer func() {
+		if err != nil && failed != nil {
+			close(failed)
+		}
+	}()
+	var st store.BlockStream
+	seg, blocks, rows := 0, 0, 0
+	end := func() {
+		if st == nil {
+			return
+		}
+		if cerr := st.Close(); cerr != nil {
+			err = cerr
+		} else {
+			i.wm.Inserted("flow_logs", blocks, rows)
+		}
+		st, blocks, rows = nil, 0, 0
+		seg++
+	}
+	for sl := range work {
+		if err == nil {
+			if st == nil {
+				st, err = i.deps.Store.InsertStream(ctx, "flow_logs", i.token(id, seg, w), store.WithSettings(i.streamSettings()))
+			}
+			if err == nil {
+				if err = st.Send(sl.blk); err == nil {
+					blocks++
+					rows += sl.blk.Rows()
+					if blocks == i.opts.StreamBlocks {
+						end()
+					}
+				}
+			}
+			if err != nil {
+				close(failed)
+				failed = nil
+				i.wm.Failed("flow_logs")
+				if st != nil {
+					st.Abort()
+					st = nil
+				}
+			}
+		}
+		free <- sl
+	}
+	if st != nil {
+		if *commit {
+			end()
+		} else {
+			st.Abort()
+		}
+	}
+	return err
+}
+
+// streamSettings pin how the engine squashes a stream's blocks into parts,
+// so that a re-run forms the same parts and their tokens match: one part
+// per stream, unless it outgrows StreamPartBytes.
+func (i *Ingester) streamSettings() map[string]string {
+	rows := strconv.Itoa(i.opts.StreamBlocks * i.opts.BatchRows)
+	return map[string]string{
+		"min_insert_block_size_rows":  rows,
+		"max_insert_block_size":       rows,
+		"min_insert_block_size_bytes": strconv.Itoa(StreamPartBytes),
+	}
+}
+
+// StreamPartBytes caps the engine's squashing buffer, which is most of
+// the ingest's memory.
+const StreamPartBytes = 256 << 20
 
 // fail reports an object that could not be ingested; a file that is not a
 // flow log is recorded in the ledger instead, so that it is not read again.
@@ -252,13 +396,17 @@ func (i *Ingester) record(ctx context.Context, res *ObjectResult, obj sources.Ob
 	return nil
 }
 
-// token names block k of an object for insert deduplication. The batch
-// size and the time window decide which records block k holds, so they
-// are part of the token when they differ from the defaults.
+// token names stream k of an object for insert deduplication (the engine
+// numbers the parts of a stream after it). The batch size and the time
+// window decide which records stream k holds, so they are part of the
+// token when they differ from the defaults.
 func (i *Ingester) token(id string, k int, w sources.Window) string {
 	t := id + "#" + strconv.Itoa(k)
 	if i.opts.BatchRows != IngestBatchRows {
 		t += ";rows=" + strconv.Itoa(i.opts.BatchRows)
+	}
+	if i.opts.StreamBlocks != StreamBlocks {
+		t += ";blocks=" + strconv.Itoa(i.opts.StreamBlocks)
 	}
 	if !w.Since.IsZero() {
 		t += ";since=" + strconv.FormatInt(w.Since.Unix(), 10)

@@ -9,6 +9,10 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/stretchr/testify/require"
 
@@ -17,25 +21,41 @@ import (
 	"github.com/furrowdev/furrow/store"
 )
 
-// crashingStore fails every flow_logs insert after the first ok ones, as a
-// process killed mid-object would stop inserting.
+// crashingStore fails every block sent to flow_logs after the first ok
+// ones, as a process killed mid-object would stop inserting. (The SIGKILL
+// itself is tested on the store: store/embedded's crash test.)
 type crashingStore struct {
 	store.Store
-	ok       int64
-	inserted atomic.Int64
+	ok   int64
+	once bool // fail only block ok+1: a transient failure
+	sent atomic.Int64
 }
 
 var errCrash = errors.New("simulated crash")
 
-func (c *crashingStore) Insert(ctx context.Context, table string, b store.Block, token string) error {
-	if table == "flow_logs" && c.inserted.Add(1) > c.ok {
-		return errCrash
+func (c *crashingStore) InsertStream(ctx context.Context, table, token string, opts ...store.Option) (store.BlockStream, error) {
+	st, err := c.Store.InsertStream(ctx, table, token, opts...)
+	if err != nil || table != "flow_logs" {
+		return st, err
 	}
-	return c.Store.Insert(ctx, table, b, token)
+	return &crashingStream{BlockStream: st, c: c}, nil
 }
 
-// TestIngestCrashMidObject stops an ingest after a few blocks, then runs it
-// again: each record is stored once and the object is recorded once.
+type crashingStream struct {
+	store.BlockStream
+	c *crashingStore
+}
+
+func (s *crashingStream) Send(b store.Block) error {
+	if n := s.c.sent.Add(1); n > s.c.ok && (!s.c.once || n == s.c.ok+1) {
+		return errCrash
+	}
+	return s.BlockStream.Send(b)
+}
+
+// TestIngestCrashMidObject stops an ingest after a few blocks, in the
+// middle of its third insert stream, then runs it again: each record is
+// stored once and the object is recorded once.
 func TestIngestCrashMidObject(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -47,7 +67,7 @@ func TestIngestCrashMidObject(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	s := migrated(t)
-	opts := IngestOptions{BatchRows: 4096, Retry: store.RetryOptions{MaxAttempts: 2}}
+	opts := IngestOptions{BatchRows: 4096, StreamBlocks: 2, Retry: store.RetryOptions{MaxAttempts: 1}}
 	crashing := newTestIngester(t, &crashingStore{Store: s, ok: 5}, Dependencies{}, opts)
 	sum, err := crashing.Run(ctx, []string{dir}, sources.Window{})
 	require.NoError(t, err)
@@ -55,7 +75,7 @@ func TestIngestCrashMidObject(t *testing.T) {
 	require.True(t, sum.Failed())
 	require.ErrorContains(t, errors.New(sum.Files[0].Error), "simulated crash")
 	partial := queryTSV(t, s, "SELECT count() FROM flow_logs")
-	require.Equal(t, strconv.Itoa(5*4096), partial, "the blocks before the crash are stored")
+	require.Equal(t, strconv.Itoa(4*4096), partial, "the streams committed before the crash are stored")
 
 	again := newTestIngester(t, s, Dependencies{}, opts)
 	sum, err = again.Run(ctx, []string{dir}, sources.Window{})
@@ -84,4 +104,29 @@ func TestIngestCrashMidObject(t *testing.T) {
 	}
 	require.Equal(t, strconv.FormatUint(want, 10), queryTSV(t, s, "SELECT sum(bytes) FROM flow_logs"))
 	require.Equal(t, "1", queryTSV(t, s, "SELECT count() FROM ingested_objects FINAL"))
+}
+
+// TestIngestRetriesStoreFailure: a transient store failure in the middle of
+// an object makes the ingester read the object again; the streams it had
+// committed are not stored twice.
+func TestIngestRetriesStoreFailure(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	f, err := os.Create(filepath.Join(dir, "flows.log.gz"))
+	require.NoError(t, err)
+	const records = 30000
+	require.NoError(t, demo.WriteFlowFile(f, records, 3))
+	require.NoError(t, f.Close())
+
+	s := migrated(t)
+	opts := IngestOptions{BatchRows: 4096, StreamBlocks: 2, Retry: store.RetryOptions{MaxAttempts: 3, Initial: time.Millisecond}}
+	reg := prometheus.NewRegistry()
+	in := newTestIngester(t, &crashingStore{Store: s, ok: 5, once: true}, Dependencies{Registry: reg}, opts)
+	sum, err := in.Run(ctx, []string{dir}, sources.Window{})
+	require.NoError(t, err)
+	require.False(t, sum.Failed(), "%+v", sum)
+	require.EqualValues(t, records, sum.Stored)
+	require.Equal(t, strconv.Itoa(records), queryTSV(t, s, "SELECT count() FROM flow_logs"))
+	require.Equal(t, strconv.Itoa(records), queryTSV(t, s, "SELECT sum(records) FROM flow_traffic_hourly"))
+	require.Equal(t, 1.0, testutil.ToFloat64(in.wm.Retries("flow_logs")))
 }

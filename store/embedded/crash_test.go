@@ -26,6 +26,7 @@ import (
 const (
 	crashRole    = "FURROW_CRASH_ROLE"
 	crashDir     = "FURROW_CRASH_DIR"
+	crashStreams = "FURROW_CRASH_STREAMS" // set: the writer uses insert streams
 	crashBatches = 400
 	crashRows    = 20000
 )
@@ -76,6 +77,9 @@ func crashWriter(dir string, resume bool) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	if os.Getenv(crashStreams) != "" {
+		crashStreamWriter(s)
+	}
 	for b := 0; b < crashBatches; b++ {
 		if err := s.Insert(ctx, "rows", crashBlock(b), "batch-"+strconv.Itoa(b)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -86,6 +90,41 @@ func crashWriter(dir string, resume bool) {
 	if resume {
 		s.Close()
 	}
+}
+
+// streamBatches is how many batches go through one insert stream, which
+// the engine squashes into parts of two batches each.
+const streamBatches = 8
+
+// crashStreamWriter writes the batches through insert streams and reports
+// each committed stream's last batch; it exits when done.
+func crashStreamWriter(s *embedded.Store) {
+	ctx := context.Background()
+	settings := store.WithSettings(map[string]string{
+		"min_insert_block_size_rows": strconv.Itoa(2 * crashRows), "min_insert_block_size_bytes": "1000000000",
+	})
+	fail := func(err error) {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	for k := 0; k < crashBatches/streamBatches; k++ {
+		st, err := s.InsertStream(ctx, "rows", "stream-"+strconv.Itoa(k), settings)
+		if err != nil {
+			fail(err)
+		}
+		for b := k * streamBatches; b < (k+1)*streamBatches; b++ {
+			if err := st.Send(crashBlock(b)); err != nil {
+				fail(err)
+			}
+			fmt.Printf("sent %d\n", b)
+		}
+		if err := st.Close(); err != nil {
+			fail(err)
+		}
+		fmt.Printf("committed %d\n", (k+1)*streamBatches-1)
+	}
+	s.Close()
+	os.Exit(0)
 }
 
 func crashCheck(dir string) {
@@ -99,9 +138,9 @@ func crashCheck(dir string) {
 	os.Stdout.Write(out.Bytes())
 }
 
-func child(t *testing.T, role, dir string) *exec.Cmd {
+func child(t *testing.T, role, dir string, env ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), crashRole+"="+role, crashDir+"="+dir)
+	cmd.Env = append(append(os.Environ(), crashRole+"="+role, crashDir+"="+dir), env...)
 	cmd.Stderr = os.Stderr
 	return cmd
 }
@@ -127,23 +166,48 @@ func counts(t *testing.T, dir string) map[int][2]int {
 // TestSIGKILLDuringBulkWrite kills a writer in the middle of a bulk write,
 // reopens the data directory and checks that every committed batch is there
 // exactly once and no batch is half visible; then a replay of all batches
-// with their tokens completes the data without duplicating any row.
+// with their tokens completes the data without duplicating any row. The
+// writer inserts block by block, or through insert streams of several
+// blocks (where a killed stream may leave some of its parts).
 func TestSIGKILLDuringBulkWrite(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  []string
+		// ahead is how many batches of an uncommitted stream are sent
+		// before the kill, so that some of its parts may be committed.
+		ahead int
+	}{
+		{"Insert", nil, 0},
+		{"InsertStream", []string{crashStreams + "=1"}, streamBatches - 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) { testSIGKILL(t, tt.env, tt.ahead) })
+	}
+}
+
+func testSIGKILL(t *testing.T, env []string, ahead int) {
 	dir := t.TempDir()
-	w := child(t, "writer", dir)
+	w := child(t, "writer", dir, env...)
 	stdout, err := w.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, w.Start())
-	committed := -1
+	committed, sent := -1, -1
 	sc := bufio.NewScanner(stdout)
 	deadline := time.Now().Add(2 * time.Minute)
 	for sc.Scan() {
 		if n, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
 			committed, _ = strconv.Atoi(n)
 		}
-		if committed >= 25 || time.Now().After(deadline) {
+		if n, ok := strings.CutPrefix(sc.Text(), "sent "); ok {
+			sent, _ = strconv.Atoi(n)
+		}
+		if committed >= 25 && sent >= committed+ahead || time.Now().After(deadline) {
 			break
 		}
+	}
+	if ahead > 0 {
+		// Let the engine catch up with the pipe, so that it commits some
+		// parts of the open stream.
+		time.Sleep(200 * time.Millisecond)
 	}
 	// Kill while the next batch is being written.
 	require.NoError(t, w.Process.Signal(syscall.SIGKILL))
@@ -151,6 +215,7 @@ func TestSIGKILLDuringBulkWrite(t *testing.T) {
 	require.GreaterOrEqual(t, committed, 25, "writer made too little progress before the deadline")
 
 	got := counts(t, dir)
+	t.Logf("killed after batch %d was reported committed; %d batches visible", committed, len(got))
 	for b := 0; b <= committed; b++ {
 		require.Equal(t, [2]int{crashRows, crashRows}, got[b], "committed batch %d after the crash", b)
 	}
@@ -159,7 +224,7 @@ func TestSIGKILLDuringBulkWrite(t *testing.T) {
 	}
 
 	// Re-run: every batch again with its token.
-	require.NoError(t, child(t, "resume", dir).Run())
+	require.NoError(t, child(t, "resume", dir, env...).Run())
 	got = counts(t, dir)
 	require.Len(t, got, crashBatches)
 	for b := 0; b < crashBatches; b++ {

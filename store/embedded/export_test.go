@@ -10,5 +10,9 @@ func (s *Store) StageNativeForTest(b store.Block) (string, error) { return s.sta
 
 // InsertFileForTest loads a staged file into table.
 func (s *Store) InsertFileForTest(table string, b store.Block, path, format string) error {
-	return s.insertFile(table, b, path, format, "")
+	names := make([]string, len(b.Columns))
+	for i, c := range b.Columns {
+		names[i] = c.Name
+	}
+	return s.insertFile(table, names, path, format, "", nil)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,22 +46,159 @@ func (s *Store) Insert(ctx context.Context, table string, b store.Block, token s
 // reads and decodes each column while the next one is being encoded, and
 // no copy of the batch is staged.
 func (s *Store) insertStream(table string, b store.Block, token string) error {
-	path := filepath.Join(s.eng.staging, fmt.Sprintf("insert-%d.fifo", s.eng.seq.Add(1)))
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
+	st := &nativeStream{s: s, table: table, token: token}
+	if err := st.Send(b); err != nil {
+		st.Abort()
+		return err
+	}
+	return st.Close()
+}
+
+// InsertStream implements store.Store: the blocks go through one named
+// pipe into one INSERT … FROM INFILE … FORMAT Native.
+func (s *Store) InsertStream(ctx context.Context, table, token string, opts ...store.Option) (store.BlockStream, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return &nativeStream{s: s, table: table, token: token, settings: store.Apply(opts).Settings}, nil
+}
+
+// nativeStream is an open InsertStream. The INSERT starts with the first
+// block (its columns name the target columns), in a goroutine that holds
+// the engine until the pipe is closed.
+type nativeStream struct {
+	s            *Store
+	table, token string
+	settings     map[string]string
+	names        []string
+	path         string
+	f            *os.File
+	done         chan error // the INSERT's outcome
+	buf          proto.Buffer
+	ended        bool
+}
+
+func (st *nativeStream) Send(b store.Block) error {
+	if st.ended {
+		return errors.New("insert stream: Send after Close or Abort")
+	}
+	if b.Rows() == 0 {
+		return nil
+	}
+	if st.f == nil {
+		if err := st.start(b); err != nil {
+			st.ended = true
+			return err
+		}
+	} else if err := st.sameColumns(b); err != nil {
+		return fmt.Errorf("insert into %s: %w", st.table, err)
+	}
+	if err := encodeNative(st.f, b, &st.buf); err != nil {
+		// A failed write means the engine closed its end: its error says
+		// why.
+		if qerr := st.wait(); qerr != nil {
+			return qerr
+		}
+		return fmt.Errorf("insert into %s: stream batch: %w", st.table, err)
+	}
+	return nil
+}
+
+// start creates the pipe, starts the INSERT and opens the pipe once the
+// engine reads it.
+func (st *nativeStream) start(b store.Block) error {
+	st.names = make([]string, len(b.Columns))
+	for i, c := range b.Columns {
+		st.names[i] = c.Name
+	}
+	st.path = filepath.Join(st.s.eng.staging, fmt.Sprintf("insert-%d.fifo", st.s.eng.seq.Add(1)))
+	if err := syscall.Mkfifo(st.path, 0o600); err != nil {
+		st.path = ""
 		return fmt.Errorf("stage insert: %w", err)
 	}
-	defer os.Remove(path)
 	// giveUp tells the writer that no reader will come (the engine failed
 	// before opening the pipe).
 	giveUp := make(chan struct{})
-	werr := make(chan error, 1)
-	go func() { werr <- writeNative(path, b, giveUp) }()
-	err := s.insertFile(table, b, path, "Native", token)
-	close(giveUp)
-	if werr := <-werr; err == nil && werr != nil {
-		return fmt.Errorf("insert into %s: stream batch: %w", table, werr)
+	st.done = make(chan error, 1)
+	go func() {
+		err := st.s.insertFile(st.table, st.names, st.path, "Native", st.token, st.settings)
+		close(giveUp)
+		st.done <- err
+	}()
+	f, err := openPipeWriter(st.path, giveUp)
+	if err != nil {
+		qerr := <-st.done
+		st.done <- qerr
+		st.cleanup()
+		if qerr != nil {
+			return qerr
+		}
+		return fmt.Errorf("insert into %s: %w", st.table, err)
 	}
+	st.f = f
+	return nil
+}
+
+func (st *nativeStream) sameColumns(b store.Block) error {
+	if len(b.Columns) != len(st.names) {
+		return fmt.Errorf("block has %d columns, the stream %d", len(b.Columns), len(st.names))
+	}
+	for i, c := range b.Columns {
+		if c.Name != st.names[i] {
+			return fmt.Errorf("column %d is %q, the stream's is %q", i, c.Name, st.names[i])
+		}
+	}
+	return nil
+}
+
+// wait closes the pipe and returns the INSERT's outcome.
+func (st *nativeStream) wait() error {
+	if st.f != nil {
+		st.f.Close()
+		st.f = nil
+	}
+	if st.done == nil {
+		return nil
+	}
+	err := <-st.done
+	st.done <- err
 	return err
+}
+
+func (st *nativeStream) cleanup() {
+	if st.path != "" {
+		os.Remove(st.path)
+		st.path = ""
+	}
+}
+
+func (st *nativeStream) Close() error {
+	if st.ended {
+		return nil
+	}
+	st.ended = true
+	defer st.cleanup()
+	return st.wait()
+}
+
+// Abort makes the INSERT fail by ending the pipe inside a block: the
+// engine reads a block header announcing a column that never comes.
+func (st *nativeStream) Abort() {
+	if st.ended {
+		return
+	}
+	st.ended = true
+	defer st.cleanup()
+	if st.f != nil {
+		var buf proto.Buffer
+		buf.PutInt(1)
+		buf.PutInt(1)
+		_, _ = st.f.Write(buf.Buf)
+	}
+	_ = st.wait()
 }
 
 // errNoReader means the engine never opened the pipe.
@@ -95,33 +233,28 @@ func openPipeWriter(path string, giveUp <-chan struct{}) (*os.File, error) {
 	}
 }
 
-// writeNative writes b to the pipe at path as one Native block, column by
-// column.
-func writeNative(path string, b store.Block, giveUp <-chan struct{}) error {
-	f, err := openPipeWriter(path, giveUp)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
+// encodeNative writes b to w as one Native block, column by column, with
+// buf as scratch space.
+func encodeNative(w io.Writer, b store.Block, buf *proto.Buffer) error {
 	rows := b.Rows()
-	var buf proto.Buffer
+	buf.Reset()
 	buf.PutInt(len(b.Columns))
 	buf.PutInt(rows)
 	for _, col := range b.Columns {
 		if r := col.Data.Rows(); r != rows {
 			return fmt.Errorf("column %q has %d rows, expected %d", col.Name, r, rows)
 		}
-		col.EncodeStart(&buf, 0)
+		col.EncodeStart(buf, 0)
 		if v, ok := col.Data.(proto.Preparable); ok {
 			if err := v.Prepare(); err != nil {
 				return fmt.Errorf("prepare %q: %w", col.Name, err)
 			}
 		}
 		if v, ok := col.Data.(proto.StateEncoder); ok {
-			v.EncodeState(&buf)
+			v.EncodeState(buf)
 		}
-		col.Data.EncodeColumn(&buf)
-		if _, err := f.Write(buf.Buf); err != nil {
+		col.Data.EncodeColumn(buf)
+		if _, err := w.Write(buf.Buf); err != nil {
 			return err
 		}
 		buf.Reset()
@@ -144,27 +277,32 @@ func (s *Store) stageNative(b store.Block) (string, error) {
 }
 
 // insertFile loads a staged file into table.
-func (s *Store) insertFile(table string, b store.Block, path, format, token string) error {
+func (s *Store) insertFile(table string, columns []string, path, format, token string, settings map[string]string) error {
 	var q strings.Builder
 	q.WriteString("INSERT INTO ")
 	q.WriteString(table)
 	q.WriteString(" (")
-	for i, c := range b.Columns {
+	for i, c := range columns {
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString(quoteIdent(c.Name))
+		q.WriteString(quoteIdent(c))
 	}
 	q.WriteString(") FROM INFILE '")
 	q.WriteString(path)
 	q.WriteString("'")
+	all := make(map[string]string, len(settings)+2)
+	for k, v := range settings {
+		all[k] = v
+	}
 	if token != "" {
 		// The token also deduplicates what materialized views derive from
 		// the block, so a retried insert does not double a rollup.
-		q.WriteString(" SETTINGS insert_deduplication_token = ")
-		q.WriteString(SettingLiteral(token))
-		q.WriteString(", deduplicate_blocks_in_dependent_materialized_views = 1")
+		all["insert_deduplication_token"] = token
+		all["deduplicate_blocks_in_dependent_materialized_views"] = "1"
 	}
+	q.WriteString(" ")
+	q.WriteString(strings.TrimPrefix(appendSettings("", all), "\n"))
 	q.WriteString(" FORMAT ")
 	q.WriteString(format)
 	_, free, err := s.run(q.String(), "TSV")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/furrowdev/furrow/store"
 )
@@ -15,35 +16,100 @@ import (
 // token is sent as insert_deduplication_token. An empty block inserts
 // nothing.
 func (s *Store) Insert(ctx context.Context, table string, b store.Block, token string) error {
-	if s.closed.Load() {
-		return store.ErrClosed
-	}
-	op := "server: insert into " + table
-	query, values, err := insertValues(table, b)
-	if err != nil || values == nil {
-		return wrapError(ctx, op, err)
-	}
-	if token != "" {
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-			"insert_deduplication_token":                         token,
-			"deduplicate_blocks_in_dependent_materialized_views": 1,
-		}))
-	}
-	batch, err := s.native.PrepareBatch(ctx, query)
+	st, err := s.InsertStream(ctx, table, token)
 	if err != nil {
-		return wrapError(ctx, op, err)
+		return err
+	}
+	if err := st.Send(b); err != nil {
+		st.Abort()
+		return err
+	}
+	return st.Close()
+}
+
+// InsertStream implements store.Store with one clickhouse-go batch: each
+// block is sent as a Data packet of the same INSERT (batch.Flush), which
+// the server squashes into parts and deduplicates as token_0, token_1, …
+func (s *Store) InsertStream(ctx context.Context, table, token string, opts ...store.Option) (store.BlockStream, error) {
+	if s.closed.Load() {
+		return nil, store.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, wrapError(ctx, "server: insert into "+table, err)
+	}
+	return &batchStream{s: s, ctx: ctx, table: table, token: token, settings: store.Apply(opts).Settings}, nil
+}
+
+// batchStream is an open InsertStream; the batch is prepared with the
+// first block, whose columns name the target columns.
+type batchStream struct {
+	s            *Store
+	ctx          context.Context
+	table, token string
+	settings     map[string]string
+	query        string
+	batch        driver.Batch
+	ended        bool
+}
+
+func (st *batchStream) Send(b store.Block) error {
+	op := "server: insert into " + st.table
+	if st.ended {
+		return fmt.Errorf("%s: Send after Close or Abort", op)
+	}
+	query, values, err := insertValues(st.table, b)
+	if err != nil || values == nil {
+		return wrapError(st.ctx, op, err)
+	}
+	if st.batch == nil {
+		settings := clickhouse.Settings{}
+		for k, v := range st.settings {
+			settings[k] = v
+		}
+		if st.token != "" {
+			settings["insert_deduplication_token"] = st.token
+			settings["deduplicate_blocks_in_dependent_materialized_views"] = 1
+		}
+		ctx := clickhouse.Context(st.ctx, clickhouse.WithSettings(settings))
+		if st.batch, err = st.s.native.PrepareBatch(ctx, query); err != nil {
+			st.ended = true
+			return wrapError(st.ctx, op, err)
+		}
+		st.query = query
+	} else if query != st.query {
+		return fmt.Errorf("%s: block columns differ from the stream's first block", op)
 	}
 	for i, v := range values {
-		if err := batch.Column(i).Append(v); err != nil {
-			_ = batch.Abort()
-			return wrapError(ctx, fmt.Sprintf("%s: column %s", op, b.Columns[i].Name), err)
+		if err := st.batch.Column(i).Append(v); err != nil {
+			return wrapError(st.ctx, fmt.Sprintf("%s: column %s", op, b.Columns[i].Name), err)
 		}
 	}
-	if err := batch.Send(); err != nil {
-		_ = batch.Abort()
-		return wrapError(ctx, op, err)
+	return wrapError(st.ctx, op, st.batch.Flush())
+}
+
+func (st *batchStream) Close() error {
+	if st.ended {
+		return nil
+	}
+	st.ended = true
+	if st.batch == nil {
+		return nil
+	}
+	if err := st.batch.Send(); err != nil {
+		_ = st.batch.Abort()
+		return wrapError(st.ctx, "server: insert into "+st.table, err)
 	}
 	return nil
+}
+
+func (st *batchStream) Abort() {
+	if st.ended {
+		return
+	}
+	st.ended = true
+	if st.batch != nil {
+		_ = st.batch.Abort()
+	}
 }
 
 // insertValues checks b and returns the INSERT statement and one Append

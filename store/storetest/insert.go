@@ -149,3 +149,88 @@ func testInsertDedup(t *testing.T, s store.Store) {
 		})
 	}
 }
+
+func testInsertStream(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	createTable(t, s, "stream", "id UInt32, v String", "id")
+	block := func(from, to uint32) store.Block {
+		var id proto.ColUInt32
+		v := new(proto.ColStr)
+		for i := from; i <= to; i++ {
+			id.Append(i)
+			v.Append("v")
+		}
+		return store.Block{Columns: proto.Input{{Name: "id", Data: &id}, {Name: "v", Data: v}}}
+	}
+	// Each block its own part, so that an aborted stream leaves some
+	// committed, as a crash does.
+	partPerBlock := store.WithSettings(map[string]string{"min_insert_block_size_rows": "1", "min_insert_block_size_bytes": "1"})
+	send := func(t *testing.T, token string, blocks []store.Block, opts ...store.Option) store.BlockStream {
+		t.Helper()
+		st, err := s.InsertStream(ctx, "stream", token, opts...)
+		require.NoError(t, err)
+		for _, b := range blocks {
+			require.NoError(t, st.Send(b))
+		}
+		return st
+	}
+	parts := func(t *testing.T) string {
+		return query(t, s, "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'stream' AND active", "TSV")
+	}
+
+	tests := []struct {
+		name string
+		run  func(t *testing.T)
+		want string // rows in the table afterwards
+	}{
+		{"three blocks, one part", func(t *testing.T) {
+			require.NoError(t, send(t, "s1", []store.Block{block(1, 3), block(4, 6), block(7, 9)}).Close())
+			require.Equal(t, "1\n", parts(t), "the engine squashes a stream's blocks")
+		}, "9\n"},
+		{"same stream again", func(t *testing.T) {
+			require.NoError(t, send(t, "s1", []store.Block{block(1, 3), block(4, 6), block(7, 9)}).Close())
+		}, "9\n"},
+		{"aborted half way, then sent whole", func(t *testing.T) {
+			// The engine commits a part once the next block reached it;
+			// the pause lets the first blocks through before the abort.
+			st := send(t, "s2", []store.Block{block(10, 12), block(13, 15), block(16, 18)}, partPerBlock)
+			time.Sleep(300 * time.Millisecond)
+			st.Abort()
+			st.Abort() // a second Abort does nothing
+			require.NoError(t, st.Close(), "Close after Abort does nothing")
+			got := count(t, s, "stream")
+			require.Contains(t, []string{"9\n", "12\n", "15\n", "18\n"}, got, "only whole blocks are visible after an abort")
+			require.NoError(t, send(t, "s2", []store.Block{block(10, 12), block(13, 15), block(16, 18), block(19, 21)}, partPerBlock).Close())
+		}, "21\n"},
+		{"no block", func(t *testing.T) {
+			require.NoError(t, send(t, "s3", nil).Close())
+		}, "21\n"},
+		{"empty blocks are skipped", func(t *testing.T) {
+			require.NoError(t, send(t, "", []store.Block{block(1, 0), block(22, 22), block(1, 0)}).Close())
+		}, "22\n"},
+		{"unknown column", func(t *testing.T) {
+			st, err := s.InsertStream(ctx, "stream", "")
+			require.NoError(t, err)
+			id := proto.ColUInt32{20}
+			err = st.Send(store.Block{Columns: proto.Input{{Name: "nope", Data: &id}}})
+			if err == nil {
+				err = st.Close()
+			} else {
+				st.Abort()
+			}
+			requireCode(t, err, 16, "NO_SUCH_COLUMN_IN_TABLE")
+		}, "22\n"},
+		{"columns differ between blocks", func(t *testing.T) {
+			st := send(t, "", []store.Block{block(23, 23)})
+			id := proto.ColUInt32{24}
+			require.Error(t, st.Send(store.Block{Columns: proto.Input{{Name: "id", Data: &id}}}))
+			st.Abort()
+		}, "22\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.run(t)
+			require.Equal(t, tt.want, count(t, s, "stream"))
+		})
+	}
+}

@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DDL", testDDL},
 		{"InsertTypes", testInsertTypes},
 		{"InsertDeduplication", testInsertDedup},
+		{"InsertStream", testInsertStream},
 		{"Params", testParams},
 		{"Settings", testSettings},
 		{"Errors", testErrors},
