@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,8 +27,9 @@ const benchRecords = 1_000_000
 // same process times the two baselines on the same file: (a) the engine's
 // own text parser (INSERT … SELECT FROM file(…, CustomSeparatedWithNames))
 // into 29 typed columns, (b) the storage limit: the ingest's own rows
-// reloaded from a Native file into a copy of flow_logs. Timings are
-// printed and reported, never asserted.
+// reloaded from a Native file into flow_logs. Timings are printed and
+// reported, never asserted. FURROW_BENCH_BATCH_ROWS, _STREAM_BLOCKS and
+// _PART_BYTES try other block, stream and part sizes.
 func BenchmarkIngestEndToEnd(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -57,16 +60,46 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_BATCH_ROWS")); err == nil {
 		opts.BatchRows = v
 	}
+	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_STREAM_BLOCKS")); err == nil {
+		opts.StreamBlocks = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_PART_BYTES")); err == nil {
+		StreamPartBytes = v
+	}
 	in := newTestIngester(b, s, Dependencies{Source: src, Traffic: traffic, Index: func() *pods.Index { return idx }}, opts)
 	var obj sources.Object
 	if err := src.List(ctx, path, sources.Window{}, func(o sources.Object) error { obj = o; return nil }); err != nil {
 		b.Fatal(err)
 	}
 
+	runtime.GC()
+	var ms0 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	fmt.Printf("before the ingest: RSS %.0f MB, Go heap in use %.0f MB, Go runtime %.0f MB\n", rssMB("VmRSS:"),
+		float64(ms0.HeapInuse)/(1<<20), float64(ms0.Sys-ms0.HeapReleased)/(1<<20))
+	stopSampler := make(chan struct{})
+	var goPeak, rssPeak float64
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stopSampler:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			goPeak = max(goPeak, float64(ms.Sys-ms.HeapReleased)/(1<<20))
+			rssPeak = max(rssPeak, rssMB("VmRSS:"))
+		}
+	}()
 	b.ResetTimer()
+	c0 := cpuSeconds()
 	t0 := time.Now()
 	res, err := in.IngestObject(ctx, obj)
 	ingest := time.Since(t0)
+	ingestCPU := cpuSeconds() - c0
+	close(stopSampler)
+	fmt.Printf("sampled peaks during the ingest: Go runtime %.0f MB, process RSS %.0f MB\n", goPeak, rssPeak)
 	b.StopTimer()
 	// The ingest's own peak, before the baselines load the same rows again.
 	ingestHWM := peakRSSMB()
@@ -131,9 +164,11 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	// block for deduplication, which the ingest never pays).
 	mustExec(b, s, "TRUNCATE TABLE flow_logs")
 	mustExec(b, s, "TRUNCATE TABLE flow_traffic_hourly")
+	c0 = cpuSeconds()
 	t0 = time.Now()
 	mustExec(b, s, "INSERT INTO flow_logs FROM INFILE '"+native+"' SETTINGS insert_deduplication_token = 'storage-limit', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT Native")
 	storage := time.Since(t0)
+	storageCPU := cpuSeconds() - c0
 	if got := queryTSV(b, s, "SELECT count() FROM flow_logs"); got != strconv.Itoa(benchRecords) {
 		b.Fatalf("baseline (b) stored %s rows", got)
 	}
@@ -150,6 +185,18 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	fmt.Printf("ingest end to end: %d records in %.2fs = %.0f records/s | (a) engine text parser %.2fs = %.0f/s, ingest/(a) = %.2fx (target >= 3x) | (b) storage limit %.2fs = %.0f/s, ingest/(b) = %.2fx (target >= 0.7x) | peak RSS after the ingest %.0f MB (target < 1024, engine included), after the baselines %.0f MB\n",
 		benchRecords, ingest.Seconds(), rate(ingest), textParser.Seconds(), rate(textParser), textParser.Seconds()/ingest.Seconds(),
 		storage.Seconds(), rate(storage), storage.Seconds()/ingest.Seconds(), ingestHWM, hwm)
+	fmt.Printf("CPU time (user+sys, all threads): ingest %.2fs, (b) %.2fs\n", ingestCPU, storageCPU)
+}
+
+// cpuSeconds is the CPU time the process used so far, every thread (the
+// engine's included).
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+	return tv(ru.Utime) + tv(ru.Stime)
 }
 
 func mustExec(b testing.TB, s store.Store, q string) {
@@ -160,13 +207,16 @@ func mustExec(b testing.TB, s store.Store, q string) {
 }
 
 // peakRSSMB reads the process's peak resident set (VmHWM) in MB.
-func peakRSSMB() float64 {
+func peakRSSMB() float64 { return rssMB("VmHWM:") }
+
+// rssMB reads a field of /proc/self/status in MB.
+func rssMB(field string) float64 {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
+		if strings.HasPrefix(l, field) {
 			f := strings.Fields(l)
 			kb, _ := strconv.ParseFloat(f[1], 64)
 			return kb / 1024
