@@ -58,13 +58,37 @@ type ipEntry struct {
 }
 
 type podStatus struct {
-	Phase     string    `json:"phase"`
-	HostIP    string    `json:"hostIP"`
-	HostIPs   []ipEntry `json:"hostIPs"`
-	PodIP     string    `json:"podIP"`
-	PodIPs    []ipEntry `json:"podIPs"`
-	QOSClass  string    `json:"qosClass"`
-	StartTime string    `json:"startTime"`
+	Phase             string            `json:"phase"`
+	HostIP            string            `json:"hostIP"`
+	HostIPs           []ipEntry         `json:"hostIPs"`
+	PodIP             string            `json:"podIP"`
+	PodIPs            []ipEntry         `json:"podIPs"`
+	QOSClass          string            `json:"qosClass"`
+	StartTime         string            `json:"startTime"`
+	ContainerStatuses []containerStatus `json:"containerStatuses"`
+}
+
+type containerStatus struct {
+	Name         string         `json:"name"`
+	Image        string         `json:"image"`
+	Ready        bool           `json:"ready"`
+	RestartCount int            `json:"restartCount"`
+	Started      bool           `json:"started"`
+	State        containerState `json:"state"`
+}
+
+type containerState struct {
+	Running *struct {
+		StartedAt string `json:"startedAt"`
+	} `json:"running,omitempty"`
+	Terminated *terminatedState `json:"terminated,omitempty"`
+}
+
+type terminatedState struct {
+	ExitCode   int    `json:"exitCode"`
+	Reason     string `json:"reason"`
+	StartedAt  string `json:"startedAt"`
+	FinishedAt string `json:"finishedAt"`
 }
 
 type podObject struct {
@@ -158,6 +182,20 @@ func podJSON(p *pod, phase string) []byte {
 			Phase: phase, HostIP: host, HostIPs: []ipEntry{{host}}, PodIP: ip, PodIPs: []ipEntry{{ip}},
 			QOSClass: "Burstable", StartTime: rfc3339(p.Start),
 		},
+	}
+	for _, c := range ctrs {
+		cs := containerStatus{Name: c.Name, Image: c.Image}
+		if phase == "Succeeded" {
+			// A completed Job pod: the finish time is when it released its
+			// IP, which is how attribution closes its interval.
+			cs.State.Terminated = &terminatedState{Reason: "Completed", StartedAt: rfc3339(p.Start), FinishedAt: rfc3339(p.Done)}
+		} else {
+			cs.Ready, cs.Started = true, true
+			cs.State.Running = &struct {
+				StartedAt string `json:"startedAt"`
+			}{rfc3339(p.Start)}
+		}
+		o.Status.ContainerStatuses = append(o.Status.ContainerStatuses, cs)
 	}
 	if w.Kind == statefulSet {
 		o.Metadata.GenerateName = ""

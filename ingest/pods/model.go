@@ -223,6 +223,18 @@ func podTerminated(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }
 
+// podFinished is when a terminated pod released its IP: the latest
+// finishedAt of its containers' terminated states; false when none says.
+func podFinished(pod *corev1.Pod) (time.Time, bool) {
+	var end time.Time
+	for _, cs := range pod.Status.ContainerStatuses {
+		if t := cs.State.Terminated; t != nil && t.FinishedAt.After(end) {
+			end = t.FinishedAt.Time
+		}
+	}
+	return end, !end.IsZero()
+}
+
 // newPodIP builds the record of one pod IP; zone is the zone of its node.
 func newPodIP(cluster string, pod *corev1.Pod, ip netip.Addr, zone string, owners Owners, from time.Time) PodIP {
 	kind, name := ResolveWorkload(pod, owners)

@@ -180,13 +180,16 @@ func ReadSnapshot(cluster string, at time.Time, paths ...string) (*Snapshot, err
 // Reasons a pod or node of a snapshot yields no record.
 const (
 	SkipNoIP       = "pod without IP"
-	SkipTerminated = "pod terminated"
+	SkipTerminated = "pod terminated, no finish time"
 	SkipInvalidIP  = "unparsable pod IP"
 	SkipNodeNoIP   = "node without parsable IP"
 )
 
-// Records turns the snapshot into open intervals: every pod holding an IP is
-// valid from its start time, every node from its creation. skipped counts
+// Records turns the snapshot into intervals: every pod holding an IP is
+// valid from its start time, every node from its creation. A terminated
+// pod (Succeeded, Failed: a finished Job's pod stays listed) held its IP
+// until its containers finished, so its interval is closed then; without
+// a finish time it is skipped. skipped counts
 // the pods without a record by reason (see the Skip constants); nodes
 // without an IP still get a record (their zone serves the pods).
 func (s *Snapshot) Records() (pods []PodIP, nodes []NodeInfo, skipped map[string]int) {
@@ -204,9 +207,14 @@ func (s *Snapshot) Records() (pods []PodIP, nodes []NodeInfo, skipped map[string
 	owners := newMapOwners(s.ReplicaSets, s.Jobs)
 	for i := range s.Pods {
 		p := &s.Pods[i]
+		var finished time.Time
 		if podTerminated(p) {
-			skipped[SkipTerminated]++
-			continue
+			end, ok := podFinished(p)
+			if !ok || !end.After(podStart(p)) {
+				skipped[SkipTerminated]++
+				continue
+			}
+			finished = end.UTC()
 		}
 		ips, invalid := PodIPs(p)
 		if invalid > 0 {
@@ -219,7 +227,9 @@ func (s *Snapshot) Records() (pods []PodIP, nodes []NodeInfo, skipped map[string
 			continue
 		}
 		for _, ip := range ips {
-			pods = append(pods, newPodIP(s.Cluster, p, ip, zones[p.Spec.NodeName], owners, podStart(p)))
+			rec := newPodIP(s.Cluster, p, ip, zones[p.Spec.NodeName], owners, podStart(p))
+			rec.ValidTo = finished
+			pods = append(pods, rec)
 		}
 	}
 	sortPodIPs(pods)
@@ -228,11 +238,15 @@ func (s *Snapshot) Records() (pods []PodIP, nodes []NodeInfo, skipped map[string
 }
 
 // History merges successive snapshots into intervals: an interval opens
-// when a pod IP (or node) first appears and closes at the Time of the first
-// later snapshot of the same cluster that lacks it.
+// when a pod IP (or node) first appears and closes when the pod is seen
+// terminated (at its finish time) or at the Time of the first later
+// snapshot of the same cluster that lacks it.
 type History struct {
 	pods  map[podKey]PodIP
 	nodes map[string]NodeInfo
+	// closed are the terminated pods still listed, whose closed interval
+	// was emitted already.
+	closed map[podKey]bool
 }
 
 type podKey struct {
@@ -242,7 +256,7 @@ type podKey struct {
 
 // NewHistory returns an empty history.
 func NewHistory() *History {
-	return &History{pods: map[podKey]PodIP{}, nodes: map[string]NodeInfo{}}
+	return &History{pods: map[podKey]PodIP{}, nodes: map[string]NodeInfo{}, closed: map[podKey]bool{}}
 }
 
 // Apply merges the next snapshot of a cluster (snapshots of one cluster must
@@ -255,9 +269,31 @@ func (h *History) Apply(s *Snapshot) (pods []PodIP, nodes []NodeInfo, skipped ma
 	for _, p := range cur {
 		k := podKey{p.Cluster, p.PodUID, p.IP.As16()}
 		seen[k] = true
-		if _, ok := h.pods[k]; !ok {
-			h.pods[k] = p
+		open, isOpen := h.pods[k]
+		switch {
+		case p.ValidTo.IsZero():
+			if !isOpen {
+				h.pods[k] = p
+				pods = append(pods, p)
+			}
+		case isOpen:
+			// Seen running before, terminated now: close the interval it
+			// was opened with at the finish time.
+			open.ValidTo = p.ValidTo
+			if open.ValidTo.Before(open.ValidFrom) {
+				open.ValidTo = open.ValidFrom
+			}
+			pods = append(pods, open)
+			delete(h.pods, k)
+			h.closed[k] = true
+		case !h.closed[k]:
 			pods = append(pods, p)
+			h.closed[k] = true
+		}
+	}
+	for k := range h.closed {
+		if k.cluster == s.Cluster && !seen[k] {
+			delete(h.closed, k)
 		}
 	}
 	for k, p := range h.pods {

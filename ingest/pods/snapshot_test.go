@@ -193,3 +193,71 @@ func TestHistoryClosesMissingPods(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "c", ep.Pod)
 }
+
+// TestHistoryClosesFinishedPods: a terminated pod (a completed Job's) held
+// its IP until its containers finished, whether a snapshot saw it running
+// or only finished; a terminated pod without a finish time is skipped.
+func TestHistoryClosesFinishedPods(t *testing.T) {
+	pod := func(name, uid, phase, finished string) string {
+		status := `"containerStatuses":[{"name":"c","state":{"running":{"startedAt":"2024-01-01T09:00:00Z"}}}]`
+		if finished != "" {
+			status = `"containerStatuses":[{"name":"c","state":{"terminated":{"exitCode":0,"reason":"Completed","finishedAt":"` + finished + `"}}},` +
+				`{"name":"sidecar","state":{"terminated":{"exitCode":0,"finishedAt":"2024-01-01T09:05:00Z"}}}]`
+		}
+		return `{"metadata":{"name":"` + name + `","namespace":"batch","uid":"` + uid + `"},"spec":{"containers":[{"name":"c"}]},` +
+			`"status":{"phase":"` + phase + `","podIP":"10.0.0.` + uid + `","startTime":"2024-01-01T09:00:00Z",` + status + `}}`
+	}
+	snap := func(at time.Time, pods ...string) *Snapshot {
+		objs, err := DecodeObjects(strings.NewReader(`{"kind":"PodList","items":[` + strings.Join(pods, ",") + `]}`))
+		require.NoError(t, err)
+		return &Snapshot{Cluster: "c", Time: at, Objects: *objs}
+	}
+	t1 := time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)
+	finished := time.Date(2024, 1, 1, 10, 4, 0, 0, time.UTC)
+	type step struct {
+		pods    []string
+		changed []string // pod/valid_to of the records Apply returns
+		skipped int
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"seen running, then finished", []step{
+			{[]string{pod("job-1", "1", "Running", "")}, []string{"job-1/open"}, 0},
+			{[]string{pod("job-1", "1", "Succeeded", "2024-01-01T10:04:00Z")}, []string{"job-1/10:04"}, 0},
+			{[]string{pod("job-1", "1", "Succeeded", "2024-01-01T10:04:00Z")}, nil, 0},
+			{nil, nil, 0},
+		}},
+		{"seen only finished, emitted once", []step{
+			{[]string{pod("job-2", "2", "Succeeded", "2024-01-01T10:04:00Z")}, []string{"job-2/10:04"}, 0},
+			{[]string{pod("job-2", "2", "Succeeded", "2024-01-01T10:04:00Z")}, nil, 0},
+		}},
+		{"failed pod", []step{
+			{[]string{pod("job-3", "3", "Failed", "2024-01-01T10:04:00Z")}, []string{"job-3/10:04"}, 0},
+		}},
+		{"no finish time", []step{
+			{[]string{pod("job-4", "4", "Succeeded", "")}, nil, 1},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := NewHistory()
+			for i, st := range tt.steps {
+				recs, _, skipped := h.Apply(snap(t1.Add(time.Duration(i)*10*time.Minute), st.pods...))
+				var got []string
+				for _, r := range recs {
+					end := "open"
+					if !r.ValidTo.IsZero() {
+						end = r.ValidTo.Format("15:04")
+						require.Equal(t, finished, r.ValidTo)
+					}
+					require.Equal(t, "2024-01-01T09:00:00Z", r.ValidFrom.Format(time.RFC3339))
+					got = append(got, r.Pod+"/"+end)
+				}
+				require.Equal(t, st.changed, got, "step %d", i)
+				require.Equal(t, st.skipped, skipped[SkipTerminated], "step %d", i)
+			}
+		})
+	}
+}

@@ -163,10 +163,16 @@ func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 	now := c.w.deps.Now().UTC()
 	want := map[netip.Addr]bool{}
 	reason := closeDeleted
+	end := now
 	switch {
 	case event == "delete":
 	case podTerminated(pod):
 		reason = closeTerminated
+		// The IP was released when the containers finished, which may
+		// be before this event (a resync, a restarted watch).
+		if fin, ok := podFinished(pod); ok && fin.Before(now) {
+			end = fin.UTC()
+		}
 	default:
 		reason = closeIPChanged
 		ips, invalid := PodIPs(pod)
@@ -182,15 +188,29 @@ func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 	defer c.mu.Unlock()
 	var out []PodIP
 	open := c.pods[pod.UID]
+	if initial && reason == closeTerminated && open == nil && end.Before(now) {
+		// A finished pod found by the first list (a completed Job's pod
+		// stays listed): its whole interval is in the past.
+		ips, _ := PodIPs(pod)
+		for _, ip := range ips {
+			if rec := newPodIP(c.name, pod, ip, c.zoneOf(pod.Spec.NodeName), c, podStart(pod)); end.After(rec.ValidFrom) {
+				rec.ValidTo = end
+				out = append(out, rec)
+			}
+		}
+	}
 	for ip, rec := range open {
 		if want[ip] {
 			continue
 		}
-		rec.ValidTo = now
+		rec.ValidTo = end
+		if rec.ValidTo.Before(rec.ValidFrom) {
+			rec.ValidTo = rec.ValidFrom
+		}
 		out = append(out, rec)
 		delete(open, ip)
 		if !rec.HostNetwork {
-			c.released[ip] = now
+			c.released[ip] = rec.ValidTo
 		}
 		c.w.metrics.intervalsClosed.WithLabelValues(c.name, podKind(rec.HostNetwork), reason).Inc()
 	}

@@ -32,7 +32,7 @@ import (
 // signatures, but clients must agree on one.
 const Region = "us-east-1"
 
-// readyTimeout bounds the wait for /minio/health/ready.
+// readyTimeout bounds the wait for /minio/health/cluster.
 const readyTimeout = 30 * time.Second
 
 // Server is a running MinIO server.
@@ -180,7 +180,10 @@ func (s *Server) waitReady() error {
 	ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
-	url := s.Endpoint + "/minio/health/ready"
+	// /minio/health/ready answers 200 as soon as the listener is up, while
+	// S3 calls still fail with XMinioServerNotInitialized; the cluster
+	// check answers 200 once the object layer has write quorum.
+	url := s.Endpoint + "/minio/health/cluster"
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if resp, err := client.Do(req); err == nil {
