@@ -44,3 +44,47 @@ func TestLowCardinalityEncodesLikeChGo(t *testing.T) {
 		})
 	}
 }
+
+// TestLowCardinalityStringsEncodesLikeChGo: same bytes as ch-go's column
+// for each key width, with values shared (the address cache hits),
+// copied (equal bytes at other addresses), empty, and a column reused.
+func TestLowCardinalityStringsEncodesLikeChGo(t *testing.T) {
+	for _, distinct := range []int{1, 200, 300, 70000} {
+		t.Run(fmt.Sprint(distinct), func(t *testing.T) {
+			shared := make([]string, distinct)
+			for i := range shared {
+				shared[i] = fmt.Sprintf("v%d", i)
+			}
+			ours := NewLowCardinalityStrings()
+			for round := range 2 {
+				ref := proto.NewLowCardinality[string](new(proto.ColStr))
+				ours.Reset()
+				for i := 0; i < 3*distinct; i++ {
+					v := shared[(i*7+round)%distinct]
+					switch i % 3 {
+					case 1:
+						v = string([]byte(v)) // same bytes, another address
+					case 2:
+						if i%5 == 0 {
+							v = ""
+						}
+					}
+					ours.Append(v)
+					ref.Append(v)
+				}
+				require.Equal(t, ref.Rows(), ours.Rows())
+				var a, b proto.Buffer
+				for _, c := range []struct {
+					col proto.ColInput
+					buf *proto.Buffer
+				}{{ours, &a}, {ref, &b}} {
+					require.NoError(t, c.col.(proto.Preparable).Prepare())
+					c.col.(proto.StateEncoder).EncodeState(c.buf)
+					c.col.EncodeColumn(c.buf)
+				}
+				require.Equal(t, b.Buf, a.Buf, "round %d", round)
+				require.Equal(t, ref.Type(), ours.Type())
+			}
+		})
+	}
+}

@@ -124,8 +124,8 @@ func (a *Attributor) netInfo(ip netip.Addr) netInfo {
 // Attribute returns aliases it until the next call.
 type Attribution struct {
 	src, dst endCols
-	source   *proto.ColLowCardinality[string]
-	class    *proto.ColLowCardinality[string]
+	source   *store.LowCardinalityStrings
+	class    *store.LowCardinalityStrings
 	transfer proto.ColFloat64
 	cost     proto.ColFloat64
 	cache    map[netip.Addr]netInfo
@@ -135,13 +135,13 @@ type Attribution struct {
 const maxNetCache = 1 << 16
 
 type endCols struct {
-	kind, cluster, namespace, workloadKind, workload *proto.ColLowCardinality[string]
+	kind, cluster, namespace, workloadKind, workload *store.LowCardinalityStrings
 	pod                                              proto.ColStr
-	node, zone, region, service                      *proto.ColLowCardinality[string]
+	node, zone, region, service                      *store.LowCardinalityStrings
 }
 
-func newLC() *proto.ColLowCardinality[string] {
-	return proto.NewLowCardinality[string](new(proto.ColStr))
+func newLC() *store.LowCardinalityStrings {
+	return store.NewLowCardinalityStrings()
 }
 
 func newEndCols() endCols {
@@ -156,7 +156,7 @@ func NewAttribution() *Attribution {
 }
 
 func (c *endCols) reset() {
-	for _, l := range []*proto.ColLowCardinality[string]{c.kind, c.cluster, c.namespace, c.workloadKind, c.workload, c.node, c.zone, c.region, c.service} {
+	for _, l := range []*store.LowCardinalityStrings{c.kind, c.cluster, c.namespace, c.workloadKind, c.workload, c.node, c.zone, c.region, c.service} {
 		l.Values = l.Values[:0]
 	}
 	c.pod.Reset()
@@ -342,7 +342,7 @@ func (a *Attributor) resolve(ip netip.Addr, service string, t time.Time, idx *po
 // as the columns of fields a file does not carry do.
 func allDefault(c proto.ColInput) bool {
 	switch c := c.(type) {
-	case *proto.ColLowCardinality[string]:
+	case *store.LowCardinalityStrings:
 		for _, v := range c.Values {
 			if v != "" {
 				return false

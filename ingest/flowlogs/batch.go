@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/furrowdev/furrow/store"
 )
 
 // column holds one catalogue field's values; exactly one of the typed
@@ -16,11 +18,17 @@ type column struct {
 	u64  proto.ColUInt64
 	dt   proto.ColDateTime
 	ip   proto.ColIPv6
-	lc   *proto.ColLowCardinality[string]
+	lc   *store.LowCardinalityStrings
 	str  interner
 }
 
-func (c *column) data() proto.Column {
+// resettable is a column that can be emptied for the next block.
+type resettable interface {
+	proto.ColInput
+	Reset()
+}
+
+func (c *column) data() resettable {
 	switch c.kind {
 	case kindU8:
 		return &c.u8
@@ -118,7 +126,7 @@ func NewBatch() *Batch {
 		c := &b.cols[i]
 		c.kind = f.kind
 		if f.kind == kindLC {
-			c.lc = proto.NewLowCardinality[string](new(proto.ColStr))
+			c.lc = store.NewLowCardinalityStrings()
 		}
 	}
 	return b
@@ -250,8 +258,8 @@ func (b *Batch) PktDstAWSService(i int) string { return b.str(idxPktDstAWSServic
 // name) for reading fields without a dedicated accessor, or nil. Its
 // concrete type follows Field.Type: *proto.ColUInt8, *proto.ColUInt16,
 // *proto.ColUInt64, *proto.ColDateTime, *proto.ColIPv6 or
-// *proto.ColLowCardinality[string].
-func (b *Batch) Column(name string) proto.Column {
+// *store.LowCardinalityStrings.
+func (b *Batch) Column(name string) proto.ColInput {
 	i, ok := lookup(name)
 	if !ok {
 		return nil

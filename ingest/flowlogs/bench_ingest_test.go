@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,9 +94,20 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 		}
 	}()
 	b.ResetTimer()
+	if p := os.Getenv("FURROW_BENCH_INGEST_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer f.Close()
+	}
 	c0 := cpuSeconds()
 	t0 := time.Now()
 	res, err := in.IngestObject(ctx, obj)
+	pprof.StopCPUProfile()
 	ingest := time.Since(t0)
 	ingestCPU := cpuSeconds() - c0
 	close(stopSampler)

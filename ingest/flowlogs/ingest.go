@@ -143,7 +143,6 @@ func (i *Ingester) IngestObject(ctx context.Context, obj sources.Object) (Object
 type slot struct {
 	batch *Batch
 	attr  *Attribution
-	blk   store.Block
 }
 
 // ingest reads obj into flow_logs. A transient store failure is retried by
@@ -188,10 +187,11 @@ type storeFailure struct{ err error }
 func (e *storeFailure) Error() string { return e.err.Error() }
 func (e *storeFailure) Unwrap() error { return e.err }
 
-// ingestOnce reads obj once. The calling goroutine reads, parses and
-// attributes blocks; a second one sends them to the engine, one INSERT
-// stream per IngestOptions.StreamBlocks blocks, so parsing overlaps storing and the
-// engine pays its per-insert costs once per stream.
+// ingestOnce reads obj once. The calling goroutine reads and parses
+// blocks (decompression has a goroutine of its own); a second one
+// attributes them and sends them to the engine, one INSERT stream per
+// IngestOptions.StreamBlocks blocks. Parsing overlaps attribution and
+// storing, and the engine pays its per-insert costs once per stream.
 func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
 	id := sources.ID(obj)
 	res := ObjectResult{URL: obj.URL, ID: id}
@@ -215,7 +215,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	var sinkErr error
 	go func() {
 		defer close(sinkDone)
-		sinkErr = i.sink(ctx, id, w, work, free, failed, &commit)
+		sinkErr = i.sink(ctx, id, w, idx, work, free, failed, &commit)
 	}()
 
 	since, until := w.Since.Unix(), w.Until.Unix()
@@ -248,7 +248,6 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 			n = kept
 		}
 		if n > 0 {
-			sl.blk = i.attr.Attribute(sl.batch, id, idx, sl.attr)
 			work <- sl
 			res.Stored += int64(n)
 		} else {
@@ -291,10 +290,11 @@ var errSinkStopped = errors.New("insert stream stopped")
 // about two seconds at a time.
 const StreamBlocks = 64
 
-// sink sends the blocks of work to flow_logs, opts.StreamBlocks per INSERT
+// sink attributes the blocks of work (idx may be nil) and sends them to
+// flow_logs, opts.StreamBlocks per INSERT
 // stream, each stream with its own deduplication token, and returns their
 // slots to free. After a failure it keeps draining work.
-func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
+func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
 	defer func() {
 		if err != nil && failed != nil {
 			close(failed)
@@ -320,9 +320,11 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, work <
 				st, err = i.deps.Store.InsertStream(ctx, "flow_logs", i.token(id, seg, w), store.WithSettings(i.streamSettings()))
 			}
 			if err == nil {
-				if err = st.Send(sl.blk); err == nil {
+				blk := i.attr.Attribute(sl.batch, id, idx, sl.attr)
+				err = st.Send(blk)
+				if err == nil {
 					blocks++
-					rows += sl.blk.Rows()
+					rows += blk.Rows()
 					if blocks == i.opts.StreamBlocks {
 						end()
 					}

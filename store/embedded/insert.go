@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
+	"golang.org/x/sys/unix"
 
 	"github.com/furrowdev/furrow/store"
 )
@@ -201,6 +202,9 @@ func (st *nativeStream) Abort() {
 	_ = st.wait()
 }
 
+// pipeBufferBytes is the buffer size asked for the insert pipe.
+const pipeBufferBytes = 1 << 20
+
 // errNoReader means the engine never opened the pipe.
 var errNoReader = errors.New("the engine did not open the batch pipe")
 
@@ -217,6 +221,11 @@ func openPipeWriter(path string, giveUp <-chan struct{}) (*os.File, error) {
 				syscall.Close(fd)
 				return nil, err
 			}
+			// A larger pipe buffer (64 KB by default) lets the writer run
+			// ahead of the engine by a column or two instead of switching
+			// to it every 64 KB. Best effort: the limit is
+			// /proc/sys/fs/pipe-max-size.
+			_, _ = unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, pipeBufferBytes)
 			return os.NewFile(uintptr(fd), path), nil
 		}
 		if !errors.Is(err, syscall.ENXIO) {
