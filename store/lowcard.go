@@ -97,25 +97,31 @@ func (c *LowCardinality) Reset() {
 
 // Prepare narrows the keys to the smallest width that fits the dictionary.
 func (c *LowCardinality) Prepare() error {
-	c.raw.Index = &c.index
-	n := c.index.Rows()
-	c.raw.Keys8, c.raw.Keys16, c.raw.Keys32 = c.raw.Keys8[:0], c.raw.Keys16[:0], c.raw.Keys32[:0]
+	narrowKeys(&c.raw, &c.index, c.keys)
+	return nil
+}
+
+// narrowKeys sets raw to index and keys, in the narrowest key width that
+// fits the dictionary.
+func narrowKeys(raw *proto.ColLowCardinalityRaw, index *proto.ColStr, keys []uint32) {
+	raw.Index = index
+	n := index.Rows()
+	raw.Keys8, raw.Keys16, raw.Keys32 = raw.Keys8[:0], raw.Keys16[:0], raw.Keys32[:0]
 	switch {
 	case n <= math.MaxUint8+1:
-		c.raw.Key = proto.KeyUInt8
-		for _, k := range c.keys {
-			c.raw.Keys8 = append(c.raw.Keys8, uint8(k))
+		raw.Key = proto.KeyUInt8
+		for _, k := range keys {
+			raw.Keys8 = append(raw.Keys8, uint8(k))
 		}
 	case n <= math.MaxUint16+1:
-		c.raw.Key = proto.KeyUInt16
-		for _, k := range c.keys {
-			c.raw.Keys16 = append(c.raw.Keys16, uint16(k))
+		raw.Key = proto.KeyUInt16
+		for _, k := range keys {
+			raw.Keys16 = append(raw.Keys16, uint16(k))
 		}
 	default:
-		c.raw.Key = proto.KeyUInt32
-		c.raw.Keys32 = append(c.raw.Keys32, c.keys...)
+		raw.Key = proto.KeyUInt32
+		raw.Keys32 = append(raw.Keys32, keys...)
 	}
-	return nil
 }
 
 // EncodeState implements proto.StateEncoder.
@@ -196,24 +202,7 @@ func (c *LowCardinalityStrings) Prepare() error {
 	for _, v := range c.Values {
 		c.keys = append(c.keys, c.key(v))
 	}
-	c.raw.Index = &c.index
-	n := c.index.Rows()
-	c.raw.Keys8, c.raw.Keys16, c.raw.Keys32 = c.raw.Keys8[:0], c.raw.Keys16[:0], c.raw.Keys32[:0]
-	switch {
-	case n <= math.MaxUint8+1:
-		c.raw.Key = proto.KeyUInt8
-		for _, k := range c.keys {
-			c.raw.Keys8 = append(c.raw.Keys8, uint8(k))
-		}
-	case n <= math.MaxUint16+1:
-		c.raw.Key = proto.KeyUInt16
-		for _, k := range c.keys {
-			c.raw.Keys16 = append(c.raw.Keys16, uint16(k))
-		}
-	default:
-		c.raw.Key = proto.KeyUInt32
-		c.raw.Keys32 = append(c.raw.Keys32, c.keys...)
-	}
+	narrowKeys(&c.raw, &c.index, c.keys)
 	return nil
 }
 

@@ -28,16 +28,7 @@ func TestLowCardinalityEncodesLikeChGo(t *testing.T) {
 			for i := 0; i < ours.Rows(); i += 97 {
 				require.Equal(t, ref.Row(i), ours.Row(i))
 			}
-			var a, b proto.Buffer
-			for _, c := range []struct {
-				col proto.ColInput
-				buf *proto.Buffer
-			}{{ours, &a}, {ref, &b}} {
-				require.NoError(t, c.col.(proto.Preparable).Prepare())
-				c.col.(proto.StateEncoder).EncodeState(c.buf)
-				c.col.EncodeColumn(c.buf)
-			}
-			require.Equal(t, b.Buf, a.Buf)
+			require.Equal(t, encodeLC(t, ref), encodeLC(t, ours))
 			require.Equal(t, ref.Type(), ours.Type())
 			ours.Reset()
 			require.Zero(t, ours.Rows())
@@ -73,18 +64,19 @@ func TestLowCardinalityStringsEncodesLikeChGo(t *testing.T) {
 					ref.Append(v)
 				}
 				require.Equal(t, ref.Rows(), ours.Rows())
-				var a, b proto.Buffer
-				for _, c := range []struct {
-					col proto.ColInput
-					buf *proto.Buffer
-				}{{ours, &a}, {ref, &b}} {
-					require.NoError(t, c.col.(proto.Preparable).Prepare())
-					c.col.(proto.StateEncoder).EncodeState(c.buf)
-					c.col.EncodeColumn(c.buf)
-				}
-				require.Equal(t, b.Buf, a.Buf, "round %d", round)
+				require.Equal(t, encodeLC(t, ref), encodeLC(t, ours), "round %d", round)
 				require.Equal(t, ref.Type(), ours.Type())
 			}
 		})
 	}
+}
+
+// encodeLC prepares and encodes a LowCardinality column as Native does.
+func encodeLC(t *testing.T, col proto.ColInput) []byte {
+	t.Helper()
+	var b proto.Buffer
+	require.NoError(t, col.(proto.Preparable).Prepare())
+	col.(proto.StateEncoder).EncodeState(&b)
+	col.EncodeColumn(&b)
+	return b.Buf
 }

@@ -74,6 +74,16 @@ type BlockStream interface {
 	Abort()
 }
 
+// SendOne sends b as the only block of st and closes it; on a failed
+// Send the stream is aborted.
+func SendOne(st BlockStream, b Block) error {
+	if err := st.Send(b); err != nil {
+		st.Abort()
+		return err
+	}
+	return st.Close()
+}
+
 // Info describes a Store's backend.
 type Info struct {
 	// Kind is "embedded" or "server".

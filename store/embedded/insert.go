@@ -47,12 +47,7 @@ func (s *Store) Insert(ctx context.Context, table string, b store.Block, token s
 // reads and decodes each column while the next one is being encoded, and
 // no copy of the batch is staged.
 func (s *Store) insertStream(table string, b store.Block, token string) error {
-	st := &nativeStream{s: s, table: table, token: token}
-	if err := st.Send(b); err != nil {
-		st.Abort()
-		return err
-	}
-	return st.Close()
+	return store.SendOne(&nativeStream{s: s, table: table, token: token}, b)
 }
 
 // InsertStream implements store.Store: the blocks go through one named

@@ -20,11 +20,7 @@ func (s *Store) Insert(ctx context.Context, table string, b store.Block, token s
 	if err != nil {
 		return err
 	}
-	if err := st.Send(b); err != nil {
-		st.Abort()
-		return err
-	}
-	return st.Close()
+	return store.SendOne(st, b)
 }
 
 // InsertStream implements store.Store with one clickhouse-go batch: each
