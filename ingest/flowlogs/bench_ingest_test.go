@@ -29,8 +29,9 @@ const benchRecords = 1_000_000
 // own text parser (INSERT … SELECT FROM file(…, CustomSeparatedWithNames))
 // into 29 typed columns, (b) the storage limit: the ingest's own rows
 // reloaded from a Native file into flow_logs. Timings are printed and
-// reported, never asserted. FURROW_BENCH_BATCH_ROWS, _STREAM_BLOCKS and
-// _PART_BYTES try other block, stream and part sizes.
+// reported, never asserted. FURROW_BENCH_BATCH_ROWS, _STREAM_BLOCKS,
+// _PART_BYTES and _QUEUE try other block, stream and part sizes and queue
+// depths.
 func BenchmarkIngestEndToEnd(b *testing.B) {
 	ctx := context.Background()
 	dir := b.TempDir()
@@ -63,6 +64,9 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	}
 	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_STREAM_BLOCKS")); err == nil {
 		opts.StreamBlocks = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_QUEUE")); err == nil {
+		opts.Queue = v
 	}
 	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_PART_BYTES")); err == nil {
 		StreamPartBytes = v
