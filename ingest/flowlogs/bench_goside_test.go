@@ -1,18 +1,12 @@
 package flowlogs
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
 
-	"github.com/furrowdev/furrow/demo"
-	"github.com/furrowdev/furrow/ingest/pods"
-	sources "github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -54,38 +48,15 @@ func (s *discardStream) Abort()       {}
 // Native encoding. Its CPU time is what the Go side adds to the engine's.
 func BenchmarkIngestGoSide(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	if _, err := demo.Generate(ctx, dir, demo.Options{Days: 1, FlowsPerHour: 60}); err != nil {
-		b.Fatal(err)
-	}
-	idx, _ := demoIndex(b, dir)
-	traffic := demoTraffic(b, dir)
-	path := filepath.Join(dir, "flows.log.gz")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := demo.WriteFlowFile(bw, benchRecords, 0); err != nil {
-		b.Fatal(err)
-	}
-	if err := bw.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	fx := newBenchFile(b)
 	s := migrated(b)
-	src := sources.New(sources.DefaultConfiguration(), sources.Dependencies{})
-	var obj sources.Object
-	if err := src.List(ctx, path, sources.Window{}, func(o sources.Object) error { obj = o; return nil }); err != nil {
-		b.Fatal(err)
-	}
 	var cpu, wall float64
 	for b.Loop() {
 		b.StopTimer()
-		in := newTestIngester(b, discardStore{s}, Dependencies{Source: src, Traffic: traffic, Index: func() *pods.Index { return idx }}, IngestOptions{})
+		in := newTestIngester(b, discardStore{s}, fx.deps, IngestOptions{})
 		b.StartTimer()
 		c0, t0 := cpuSeconds(), time.Now()
-		res, err := in.IngestObject(ctx, obj)
+		res, err := in.IngestObject(ctx, fx.obj)
 		cpu += cpuSeconds() - c0
 		wall += time.Since(t0).Seconds()
 		if err != nil || res.Stored != benchRecords {

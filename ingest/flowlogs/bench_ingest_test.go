@@ -34,30 +34,9 @@ const benchRecords = 1_000_000
 // depths.
 func BenchmarkIngestEndToEnd(b *testing.B) {
 	ctx := context.Background()
-	dir := b.TempDir()
-	// The demo cluster of the flow file (same seed, one day) with its pod
-	// snapshots and network layout.
-	if _, err := demo.Generate(ctx, dir, demo.Options{Days: 1, FlowsPerHour: 60}); err != nil {
-		b.Fatal(err)
-	}
-	idx, _ := demoIndex(b, dir)
-	traffic := demoTraffic(b, dir)
-	path := filepath.Join(dir, "flows.log.gz")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := demo.WriteFlowFile(bw, benchRecords, 0); err != nil {
-		b.Fatal(err)
-	}
-	if err := bw.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-
+	fx := newBenchFile(b)
+	path, obj := fx.path, fx.obj
 	s := migrated(b)
-	src := sources.New(sources.DefaultConfiguration(), sources.Dependencies{})
 	opts := IngestOptions{}
 	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_BATCH_ROWS")); err == nil {
 		opts.BatchRows = v
@@ -69,13 +48,9 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 		opts.Queue = v
 	}
 	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_PART_BYTES")); err == nil {
-		StreamPartBytes = v
+		opts.PartBytes = v
 	}
-	in := newTestIngester(b, s, Dependencies{Source: src, Traffic: traffic, Index: func() *pods.Index { return idx }}, opts)
-	var obj sources.Object
-	if err := src.List(ctx, path, sources.Window{}, func(o sources.Object) error { obj = o; return nil }); err != nil {
-		b.Fatal(err)
-	}
+	in := newTestIngester(b, s, fx.deps, opts)
 
 	runtime.GC()
 	var ms0 runtime.MemStats
@@ -213,6 +188,45 @@ func cpuSeconds() float64 {
 	}
 	tv := func(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 	return tv(ru.Utime) + tv(ru.Stime)
+}
+
+// benchFile is the benchmarks' 1M-record gzip v5 file, made from the demo
+// cluster (same seed, one day), with what ingesting it needs: the demo's
+// pod index and network layout, and a file source.
+type benchFile struct {
+	path string
+	obj  sources.Object
+	deps Dependencies
+}
+
+func newBenchFile(b *testing.B) benchFile {
+	ctx := context.Background()
+	dir := b.TempDir()
+	if _, err := demo.Generate(ctx, dir, demo.Options{Days: 1, FlowsPerHour: 60}); err != nil {
+		b.Fatal(err)
+	}
+	idx, _ := demoIndex(b, dir)
+	fx := benchFile{path: filepath.Join(dir, "flows.log.gz")}
+	f, err := os.Create(fx.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	if err := demo.WriteFlowFile(bw, benchRecords, 0); err != nil {
+		b.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		b.Fatal(err)
+	}
+	src := sources.New(sources.DefaultConfiguration(), sources.Dependencies{})
+	if err := src.List(ctx, fx.path, sources.Window{}, func(o sources.Object) error { fx.obj = o; return nil }); err != nil {
+		b.Fatal(err)
+	}
+	fx.deps = Dependencies{Source: src, Traffic: demoTraffic(b, dir), Index: func() *pods.Index { return idx }}
+	return fx
 }
 
 func mustExec(b testing.TB, s store.Store, q string) {

@@ -68,6 +68,10 @@ type IngestOptions struct {
 	// (StreamBlocks when 0). Like BatchRows, it is part of the streams'
 	// deduplication tokens.
 	StreamBlocks int
+	// PartBytes caps the parts the engine squashes a stream into
+	// (StreamPartBytes when 0); part of the tokens too, since it decides
+	// which records each part holds.
+	PartBytes int
 	// Queue is how many blocks may wait for their insert (2 when 0).
 	Queue int
 	// Retry bounds the retries of a failed insert.
@@ -108,6 +112,9 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 	}
 	if opts.StreamBlocks <= 0 {
 		opts.StreamBlocks = StreamBlocks
+	}
+	if opts.PartBytes <= 0 {
+		opts.PartBytes = StreamPartBytes
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = 2
@@ -291,9 +298,9 @@ var errSinkStopped = errors.New("insert stream stopped")
 const StreamBlocks = 64
 
 // sink attributes the blocks of work (idx may be nil) and sends them to
-// flow_logs, opts.StreamBlocks per INSERT
-// stream, each stream with its own deduplication token, and returns their
-// slots to free. After a failure it keeps draining work.
+// flow_logs, opts.StreamBlocks per INSERT stream, each stream with its own
+// deduplication token, and returns their slots to free. After a failure
+// it keeps draining work.
 func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
 	defer func() {
 		if err != nil && failed != nil {
@@ -354,21 +361,22 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 
 // streamSettings pin how the engine squashes a stream's blocks into parts,
 // so that a re-run forms the same parts and their tokens match: one part
-// per stream, unless it outgrows StreamPartBytes.
+// per stream, unless it outgrows opts.PartBytes. (The engine measures the
+// bytes; an engine upgrade between a failed run and its re-run could move
+// part boundaries.)
 func (i *Ingester) streamSettings() map[string]string {
 	rows := strconv.Itoa(i.opts.StreamBlocks * i.opts.BatchRows)
 	return map[string]string{
 		"min_insert_block_size_rows":  rows,
 		"max_insert_block_size":       rows,
-		"min_insert_block_size_bytes": strconv.Itoa(StreamPartBytes),
+		"min_insert_block_size_bytes": strconv.Itoa(i.opts.PartBytes),
 	}
 }
 
 // StreamPartBytes caps the engine's squashing buffer, which is most of
 // the ingest's memory: with the engine's default (256 MB) a 1M-record
 // ingest peaked at 1.4 GB RSS, with 64 MB at 0.8–0.9 GB, and no slower.
-// A variable so that the benchmark can try others.
-var StreamPartBytes = 64 << 20
+const StreamPartBytes = 64 << 20
 
 // fail reports an object that could not be ingested; a file that is not a
 // flow log is recorded in the ledger instead, so that it is not read again.
@@ -402,9 +410,9 @@ func (i *Ingester) record(ctx context.Context, res *ObjectResult, obj sources.Ob
 }
 
 // token names stream k of an object for insert deduplication (the engine
-// numbers the parts of a stream after it). The batch size and the time
-// window decide which records stream k holds, so they are part of the
-// token when they differ from the defaults.
+// numbers the parts of a stream after it). The block, stream and part
+// sizes and the time window decide which records stream k and its parts
+// hold, so they are part of the token when they differ from the defaults.
 func (i *Ingester) token(id string, k int, w sources.Window) string {
 	t := id + "#" + strconv.Itoa(k)
 	if i.opts.BatchRows != IngestBatchRows {
@@ -412,6 +420,9 @@ func (i *Ingester) token(id string, k int, w sources.Window) string {
 	}
 	if i.opts.StreamBlocks != StreamBlocks {
 		t += ";blocks=" + strconv.Itoa(i.opts.StreamBlocks)
+	}
+	if i.opts.PartBytes != StreamPartBytes {
+		t += ";part=" + strconv.Itoa(i.opts.PartBytes)
 	}
 	if !w.Since.IsZero() {
 		t += ";since=" + strconv.FormatInt(w.Since.Unix(), 10)
