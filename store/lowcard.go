@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"math"
 	"unsafe"
 
@@ -235,3 +236,157 @@ func (c *LowCardinalityStrings) EncodeColumn(b *proto.Buffer) { c.raw.EncodeColu
 func (c *LowCardinalityStrings) WriteColumn(w *proto.Writer) { c.raw.WriteColumn(w) }
 
 var _ proto.ColInput = (*LowCardinalityStrings)(nil)
+
+// LowCardinalityRefs is a LowCardinality(String) column given as a table of
+// values and, per row, a position in that table (a ref). It suits writers
+// that already keep their values in a table, such as a parser's interner or
+// the distinct ends of a block of flows: a row costs a uint32 instead of a
+// string, several columns can share one Refs slice over different tables,
+// and Prepare turns refs into dictionary keys with an array lookup per row,
+// hashing each distinct position once per block.
+//
+// The table may hold values no row uses and the same value at several
+// positions; the dictionary sent has each used value once, in order of first
+// appearance, as ch-go's own column does. Reset empties Refs and leaves the
+// table to the writer.
+type LowCardinalityRefs struct {
+	// Table holds the values.
+	Table []string
+	// Refs are the rows: positions in Table.
+	Refs []uint32
+
+	dict  map[string]uint32
+	seen  []uint32 // per table position: gen if keyed in this Prepare
+	key   []uint32 // per table position: its dictionary key
+	gen   uint32
+	keys  []uint32
+	index proto.ColStr
+	raw   proto.ColLowCardinalityRaw
+}
+
+// Row returns the value of row i.
+func (c *LowCardinalityRefs) Row(i int) string { return c.Table[c.Refs[i]] }
+
+// Rows implements proto.ColInput.
+func (c *LowCardinalityRefs) Rows() int { return len(c.Refs) }
+
+// Reset empties the rows, keeping the table and the memory.
+func (c *LowCardinalityRefs) Reset() { c.Refs = c.Refs[:0] }
+
+// Type implements proto.ColInput.
+func (c *LowCardinalityRefs) Type() proto.ColumnType {
+	return proto.ColumnTypeLowCardinality.Sub(proto.ColumnTypeString)
+}
+
+// Prepare builds the dictionary and the narrowest keys.
+func (c *LowCardinalityRefs) Prepare() error {
+	if c.dict == nil {
+		c.dict = map[string]uint32{}
+	}
+	clear(c.dict)
+	c.index.Reset()
+	c.keys = c.keys[:0]
+	nextGen(&c.gen, &c.seen, &c.key, len(c.Table))
+	for _, r := range c.Refs {
+		if c.seen[r] != c.gen {
+			v := c.Table[r]
+			k, ok := c.dict[v]
+			if !ok {
+				k = uint32(c.index.Rows())
+				c.index.Append(v)
+				c.dict[v] = k
+			}
+			c.seen[r], c.key[r] = c.gen, k
+		}
+		c.keys = append(c.keys, c.key[r])
+	}
+	narrowKeys(&c.raw, &c.index, c.keys)
+	return nil
+}
+
+// nextGen starts a new generation of per-position marks over a table of n
+// positions: a mark equal to *gen was set in this generation. Marks are
+// cleared only when the counter wraps.
+func nextGen(gen *uint32, seen, vals *[]uint32, n int) {
+	if len(*seen) < n {
+		*seen = append(*seen, make([]uint32, n-len(*seen))...)
+		*vals = append(*vals, make([]uint32, n-len(*vals))...)
+	}
+	*gen++
+	if *gen == 0 {
+		clear(*seen)
+		*gen = 1
+	}
+}
+
+// EncodeState implements proto.StateEncoder.
+func (c *LowCardinalityRefs) EncodeState(b *proto.Buffer) { c.raw.EncodeState(b) }
+
+// EncodeColumn implements proto.ColInput; Prepare must have run first.
+func (c *LowCardinalityRefs) EncodeColumn(b *proto.Buffer) { c.raw.EncodeColumn(b) }
+
+// WriteColumn implements proto.ColInput for ch-go's streaming writer.
+func (c *LowCardinalityRefs) WriteColumn(w *proto.Writer) { c.raw.WriteColumn(w) }
+
+var _ proto.ColInput = (*LowCardinalityRefs)(nil)
+
+// StringRefs is a String column given, like LowCardinalityRefs, as a table
+// of values and a position per row. Prepare encodes each used value once;
+// encoding a row is then a copy of its encoded bytes.
+type StringRefs struct {
+	// Table holds the values.
+	Table []string
+	// Refs are the rows: positions in Table.
+	Refs []uint32
+
+	seen []uint32 // per table position: gen if encoded in this Prepare
+	off  []uint32 // per table position: where its encoding starts in enc
+	gen  uint32
+	enc  []byte
+}
+
+// Row returns the value of row i.
+func (c *StringRefs) Row(i int) string { return c.Table[c.Refs[i]] }
+
+// Rows implements proto.ColInput.
+func (c *StringRefs) Rows() int { return len(c.Refs) }
+
+// Reset empties the rows, keeping the table and the memory.
+func (c *StringRefs) Reset() { c.Refs = c.Refs[:0] }
+
+// Type implements proto.ColInput.
+func (c *StringRefs) Type() proto.ColumnType { return proto.ColumnTypeString }
+
+// Prepare encodes the values the rows use.
+func (c *StringRefs) Prepare() error {
+	c.enc = c.enc[:0]
+	nextGen(&c.gen, &c.seen, &c.off, len(c.Table))
+	for _, r := range c.Refs {
+		if c.seen[r] != c.gen {
+			c.seen[r], c.off[r] = c.gen, uint32(len(c.enc))
+			v := c.Table[r]
+			c.enc = binary.AppendUvarint(c.enc, uint64(len(v)))
+			c.enc = append(c.enc, v...)
+		}
+	}
+	return nil
+}
+
+// encoded returns the encoding of position r; Prepare must have run.
+func (c *StringRefs) encoded(r uint32) []byte {
+	o := c.off[r]
+	n, w := binary.Uvarint(c.enc[o:])
+	return c.enc[o : o+uint32(w)+uint32(n)]
+}
+
+// EncodeColumn implements proto.ColInput; Prepare must have run first.
+func (c *StringRefs) EncodeColumn(b *proto.Buffer) {
+	for _, r := range c.Refs {
+		b.Buf = append(b.Buf, c.encoded(r)...)
+	}
+}
+
+// WriteColumn implements proto.ColInput for ch-go's streaming writer.
+func (c *StringRefs) WriteColumn(w *proto.Writer) { w.ChainBuffer(c.EncodeColumn) }
+
+var _ proto.ColInput = (*StringRefs)(nil)

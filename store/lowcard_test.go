@@ -80,3 +80,57 @@ func encodeLC(t *testing.T, col proto.ColInput) []byte {
 	col.EncodeColumn(&b)
 	return b.Buf
 }
+
+// TestRefsColumnsEncodeLikeChGo: the ref columns give the same bytes as
+// ch-go's LowCardinality and String columns for each key width, with a
+// table that repeats values and holds unused ones, one Refs slice shared by
+// two columns, and the columns reused over a changed table.
+func TestRefsColumnsEncodeLikeChGo(t *testing.T) {
+	for _, distinct := range []int{1, 200, 300, 70000} {
+		t.Run(fmt.Sprint(distinct), func(t *testing.T) {
+			lc, other, str := &LowCardinalityRefs{}, &LowCardinalityRefs{}, &StringRefs{}
+			for round := range 3 {
+				// Two positions per value (a repeat), then unused values.
+				var table, upper []string
+				for i := range 2*distinct + 5 {
+					v := fmt.Sprintf("r%d-v%d", round, i%distinct)
+					if i >= 2*distinct {
+						v = fmt.Sprintf("unused%d", i)
+					}
+					table = append(table, v)
+					upper = append(upper, "U"+v)
+				}
+				refs := make([]uint32, 0, 3*distinct)
+				ref := proto.NewLowCardinality[string](new(proto.ColStr))
+				refUpper := proto.NewLowCardinality[string](new(proto.ColStr))
+				var refStr proto.ColStr
+				for i := range 3 * distinct {
+					r := uint32((i*7 + round) % (2 * distinct))
+					refs = append(refs, r)
+					ref.Append(table[r])
+					refUpper.Append(upper[r])
+					refStr.Append(table[r])
+				}
+				lc.Reset()
+				other.Reset()
+				str.Reset()
+				lc.Table, lc.Refs = table, refs
+				other.Table, other.Refs = upper, refs
+				str.Table, str.Refs = table, refs
+				require.Equal(t, ref.Rows(), lc.Rows())
+				require.Equal(t, ref.Row(5%ref.Rows()), lc.Row(5%ref.Rows()))
+				require.Equal(t, encodeLC(t, ref), encodeLC(t, lc), "round %d", round)
+				require.Equal(t, encodeLC(t, refUpper), encodeLC(t, other), "round %d", round)
+				require.Equal(t, ref.Type(), lc.Type())
+
+				var want, got proto.Buffer
+				refStr.EncodeColumn(&want)
+				require.NoError(t, str.Prepare())
+				str.EncodeColumn(&got)
+				require.Equal(t, want.Buf, got.Buf, "round %d", round)
+				require.Equal(t, refStr.Type(), str.Type())
+				require.Equal(t, refStr.Row(3%refStr.Rows()), str.Row(3%refStr.Rows()))
+			}
+		})
+	}
+}

@@ -18,7 +18,7 @@ type column struct {
 	u64  proto.ColUInt64
 	dt   proto.ColDateTime
 	ip   proto.ColIPv6
-	lc   *store.LowCardinalityStrings
+	lc   *store.LowCardinalityRefs // Table is the interner's: position 0 is ""
 	str  interner
 }
 
@@ -69,8 +69,8 @@ func (c *column) truncate(n int) {
 			c.ip = c.ip[:n]
 		}
 	default:
-		if len(c.lc.Values) > n {
-			c.lc.Values = c.lc.Values[:n]
+		if len(c.lc.Refs) > n {
+			c.lc.Refs = c.lc.Refs[:n]
 		}
 	}
 }
@@ -89,7 +89,7 @@ func (c *column) appendDefault() {
 	case kindIP:
 		c.ip = append(c.ip, proto.IPv6{})
 	default:
-		c.lc.Values = append(c.lc.Values, "")
+		c.lc.Refs = append(c.lc.Refs, 0)
 	}
 }
 
@@ -107,7 +107,7 @@ func (c *column) pad(n int) {
 	case kindIP:
 		c.ip = append(c.ip, make([]proto.IPv6, n-len(c.ip))...)
 	default:
-		c.lc.Values = append(c.lc.Values, make([]string, n-len(c.lc.Values))...)
+		c.lc.Refs = append(c.lc.Refs, make([]uint32, n-len(c.lc.Refs))...)
 	}
 }
 
@@ -126,7 +126,8 @@ func NewBatch() *Batch {
 		c := &b.cols[i]
 		c.kind = f.kind
 		if f.kind == kindLC {
-			c.lc = store.NewLowCardinalityStrings()
+			c.lc = &store.LowCardinalityRefs{}
+			c.str.reset(c.lc)
 		}
 	}
 	return b
@@ -155,7 +156,11 @@ func (b *Batch) Rows() int { return b.rows }
 func (b *Batch) Reset() {
 	b.init()
 	for i := range b.cols {
-		b.cols[i].data().Reset()
+		c := &b.cols[i]
+		c.data().Reset()
+		if c.kind == kindLC && len(c.lc.Table) > maxInterned {
+			c.str.reset(c.lc)
+		}
 	}
 	b.rows = 0
 }
@@ -176,7 +181,10 @@ func (b *Batch) addr(f, i int) netip.Addr {
 	return netip.AddrFrom16(b.cols[f].ip[i]).Unmap()
 }
 
-func (b *Batch) str(f, i int) string { return b.cols[f].lc.Values[i] }
+func (b *Batch) str(f, i int) string {
+	c := b.cols[f].lc
+	return c.Table[c.Refs[i]]
+}
 
 // SrcAddr returns row i's srcaddr; IPv4 addresses come back as IPv4 (not
 // IPv4-mapped) and an absent address as the zero-filled IPv6 "::".
@@ -258,7 +266,7 @@ func (b *Batch) PktDstAWSService(i int) string { return b.str(idxPktDstAWSServic
 // name) for reading fields without a dedicated accessor, or nil. Its
 // concrete type follows Field.Type: *proto.ColUInt8, *proto.ColUInt16,
 // *proto.ColUInt64, *proto.ColDateTime, *proto.ColIPv6 or
-// *store.LowCardinalityStrings.
+// *store.LowCardinalityRefs.
 func (b *Batch) Column(name string) proto.ColInput {
 	i, ok := lookup(name)
 	if !ok {

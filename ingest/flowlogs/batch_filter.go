@@ -40,6 +40,6 @@ func (c *column) move(to, from int) {
 	case kindIP:
 		c.ip[to] = c.ip[from]
 	default:
-		c.lc.Values[to] = c.lc.Values[from]
+		c.lc.Refs[to] = c.lc.Refs[from]
 	}
 }

@@ -38,11 +38,13 @@ const (
 	ClassUnknown         = "unknown"
 )
 
-// End is one resolved end of a record.
+// End is one resolved end of a record. Ends are comparable: a block's
+// distinct ends are numbered by value.
 type End struct {
 	Kind EndKind
-	// Endpoint is the pod or node, for KindPod and KindNode.
-	Endpoint pods.Endpoint
+	// Endpoint is the pod or node, for KindPod and KindNode: the pod
+	// index's shared record, not to be modified.
+	Endpoint *pods.Endpoint
 	// Zone and Region locate the end when known.
 	Zone, Region string
 	// Service is the AWS service of a KindAWSService end.

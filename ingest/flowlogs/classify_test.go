@@ -116,7 +116,7 @@ func attribute(t *testing.T, recs []rec) []attributed {
 	require.Equal(t, n, blk.Rows())
 	res := make([]attributed, n)
 	for i := range res {
-		res[i] = attributed{out.src.kind.Values[i], out.dst.kind.Values[i], out.src.namespace.Values[i], out.dst.namespace.Values[i],
+		res[i] = attributed{out.src.kind.Row(i), out.dst.kind.Row(i), out.src.namespace.Row(i), out.dst.namespace.Row(i),
 			out.class.Values[i], out.transfer[i], out.cost[i]}
 	}
 	return res

@@ -55,7 +55,7 @@ func cell(c *column, i int) string {
 	case kindIP:
 		return netip.AddrFrom16(c.ip[i]).String()
 	default:
-		return c.lc.Values[i]
+		return c.lc.Row(i)
 	}
 }
 
@@ -64,7 +64,7 @@ func isDefault(c *column, i int) bool {
 	case kindIP:
 		return c.ip[i] == proto.IPv6{}
 	case kindLC:
-		return c.lc.Values[i] == ""
+		return c.lc.Row(i) == ""
 	default:
 		return cell(c, i) == "0"
 	}

@@ -202,7 +202,7 @@ func appendValue(c *column, f Field, v parquet.Value) string {
 	ok := true
 	switch c.kind {
 	case kindLC:
-		c.lc.Values = append(c.lc.Values, c.str.intern(text))
+		c.lc.Refs = append(c.lc.Refs, c.str.intern(c.lc, text))
 		return ""
 	case kindIP:
 		c.ip = append(c.ip, proto.IPv6{})

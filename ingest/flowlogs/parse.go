@@ -17,6 +17,8 @@ import (
 	"strconv"
 
 	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/furrowdev/furrow/store"
 )
 
 // maxLineFields bounds the number of fields of a line; it is larger than
@@ -127,7 +129,7 @@ func parseRecord(b *Batch, tok *[maxLineFields][]byte, l *layout) string {
 		ok := true
 		switch c.kind {
 		case kindLC:
-			c.lc.Values = append(c.lc.Values, c.str.intern(t))
+			c.lc.Refs = append(c.lc.Refs, c.str.intern(c.lc, t))
 		case kindU8:
 			var v uint64
 			v, ok = parseUint(t, 0xff)
@@ -333,31 +335,43 @@ func parseIPv6(t []byte, dst *proto.IPv6) bool {
 	return true
 }
 
-// interner returns one string per distinct value of a LowCardinality
-// column, so that appending a repeated value does not allocate. Flow log
-// strings (accounts, ENIs, subnets, AZs, services) repeat heavily.
+// interner numbers the distinct values of a LowCardinality column in the
+// column's table, so that appending a repeated value costs a lookup and a
+// uint32, and allocates nothing. Flow log strings (accounts, ENIs, subnets,
+// AZs, services) repeat heavily. Position 0 is "", the column default.
 type interner struct {
-	last string
-	m    map[string]string
+	last uint32
+	m    map[string]uint32
 }
 
 // maxInterned bounds an interner's memory on high-cardinality columns
-// (ECS container ids, say): past it the map starts over.
+// (ECS container ids, say): past it the table starts over, between blocks
+// (Batch.Reset), as rows of the current block refer to it.
 const maxInterned = 1 << 16
 
-func (in *interner) intern(t []byte) string {
-	if string(t) == in.last {
+// reset starts the table of c over.
+func (in *interner) reset(c *store.LowCardinalityRefs) {
+	c.Table = append(c.Table[:0], "")
+	if in.m == nil {
+		in.m = make(map[string]uint32, 256)
+	}
+	clear(in.m)
+	in.m[""] = 0
+	in.last = 0
+}
+
+// intern returns the position of t in c's table, adding it when new.
+func (in *interner) intern(c *store.LowCardinalityRefs, t []byte) uint32 {
+	if string(t) == c.Table[in.last] {
 		return in.last
 	}
-	if s, ok := in.m[string(t)]; ok {
-		in.last = s
-		return s
+	k, ok := in.m[string(t)] // no allocation: the compiler special-cases this lookup
+	if !ok {
+		s := string(t)
+		k = uint32(len(c.Table))
+		c.Table = append(c.Table, s)
+		in.m[s] = k
 	}
-	if in.m == nil || len(in.m) >= maxInterned {
-		in.m = make(map[string]string, 256)
-	}
-	s := string(t)
-	in.m[s] = s
-	in.last = s
-	return s
+	in.last = k
+	return k
 }

@@ -136,6 +136,13 @@ func (idx *Index) Lookup(ip netip.Addr, t time.Time) (Endpoint, bool) {
 	return *ep, true
 }
 
+// Find is Lookup without the copy, for hot paths: it returns the index's
+// own record, or nil. The record is shared and must not be modified; the
+// same holder gives the same pointer, so callers may key on it.
+func (idx *Index) Find(ip netip.Addr, t time.Time) *Endpoint {
+	return idx.lookup(ip, t, "")
+}
+
 // LookupCluster is Lookup restricted to one cluster.
 func (idx *Index) LookupCluster(cluster string, ip netip.Addr, t time.Time) (Endpoint, bool) {
 	ep := idx.lookup(ip, t, cluster)
