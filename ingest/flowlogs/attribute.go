@@ -3,7 +3,6 @@ package flowlogs
 import (
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
 
@@ -23,8 +22,14 @@ type Attributor struct {
 	zoneByID map[string]string // az-id → zone name
 	regionOf map[string]string // zone name → region
 	natByENI map[string]natInfo
-	natByIP  map[netip.Addr]natInfo
+	natByIP  map[[16]byte]natInfo
+	// natBits has the bit natHash(ip) set for each NAT address: most
+	// addresses are not one, and the bit says so without hashing 16 bytes
+	// (four times per record).
+	natBits [4]uint64
 }
+
+func natHash(a [16]byte) uint8 { return a[15] ^ a[14]<<3 ^ a[13]>>2 }
 
 type zoneInfo struct{ zone, region string }
 
@@ -41,7 +46,7 @@ func NewAttributor(cfg TrafficConfiguration) (*Attributor, error) {
 		return nil, fmt.Errorf("traffic configuration: %w", err)
 	}
 	a := &Attributor{cfg: cfg, zoneByID: map[string]string{}, regionOf: map[string]string{},
-		natByENI: map[string]natInfo{}, natByIP: map[netip.Addr]natInfo{}}
+		natByENI: map[string]natInfo{}, natByIP: map[[16]byte]natInfo{}}
 	for _, z := range cfg.Zones {
 		region := cfg.region(z.Region)
 		a.zones.add(z.CIDR, zoneInfo{z.Zone, region})
@@ -90,7 +95,10 @@ func NewAttributor(cfg TrafficConfiguration) (*Attributor, error) {
 			a.natByENI[n.ENI] = natInfo{zone}
 		}
 		if n.IP.IsValid() {
-			a.natByIP[n.IP.Unmap()] = natInfo{zone}
+			k := n.IP.Unmap().As16()
+			a.natByIP[k] = natInfo{zone}
+			h := natHash(k)
+			a.natBits[h>>6] |= 1 << (h & 63)
 		}
 	}
 	return a, nil
@@ -131,13 +139,16 @@ func (a *Attributor) netInfo(ip netip.Addr) netInfo {
 // of the ingest after parsing.
 type Attribution struct {
 	ends     map[End]uint32 // distinct ends of the block → position in tables
+	list     []End          // the ends by position
+	byPod    refMemo[uint32] // per pod index interval: its end, see endID
+	eniNAT   refMemo[int8] // per interface-id position: 1 a NAT gateway's, -1 not
 	tables   endTables
 	src, dst endCols
 	source   *store.LowCardinalityRefs
 	class    *store.LowCardinalityStrings
 	transfer proto.ColFloat64
 	cost     proto.ColFloat64
-	cache    map[netip.Addr]netInfo
+	cache    map[[16]byte]netInfo
 }
 
 // maxNetCache bounds the address cache (internet peers are many).
@@ -191,7 +202,7 @@ func newEndCols() endCols {
 func NewAttribution() *Attribution {
 	return &Attribution{ends: map[End]uint32{}, src: newEndCols(), dst: newEndCols(),
 		source: &store.LowCardinalityRefs{}, class: store.NewLowCardinalityStrings(),
-		cache: map[netip.Addr]netInfo{}}
+		cache: map[[16]byte]netInfo{}}
 }
 
 // bind points the side's columns at the end tables and its refs.
@@ -221,19 +232,31 @@ func (c *endCols) input(prefix string, in proto.Input) proto.Input {
 	)
 }
 
-// endID numbers e among the block's ends.
-func (o *Attribution) endID(e *End) uint32 {
-	if id, ok := o.ends[*e]; ok {
-		return id
+// endID numbers e among the block's ends. iv is the pod index interval
+// that alone determines e, or -1: most ends are pods placed in their own
+// zone, whose kind, zone and region follow from the index record, and
+// they are numbered by interval through an array instead of hashing the
+// strings of an End.
+func (o *Attribution) endID(e *End, iv int) uint32 {
+	if iv >= 0 && o.byPod.seen[iv] == o.byPod.gen {
+		return o.byPod.val[iv]
 	}
-	id := uint32(len(o.ends))
-	o.ends[*e] = id
-	o.tables.add(e)
+	id, ok := o.ends[*e]
+	if !ok {
+		id = uint32(len(o.ends))
+		o.ends[*e] = id
+		o.list = append(o.list, *e)
+		o.tables.add(e)
+	}
+	if iv >= 0 {
+		o.byPod.seen[iv], o.byPod.val[iv] = o.byPod.gen, id
+	}
 	return id
 }
 
 func (o *Attribution) reset() {
 	clear(o.ends)
+	o.list = o.list[:0]
 	o.tables.reset()
 	o.src.refs = o.src.refs[:0]
 	o.dst.refs = o.dst.refs[:0]
@@ -243,15 +266,15 @@ func (o *Attribution) reset() {
 	o.cost = o.cost[:0]
 }
 
-func (o *Attribution) net(a *Attributor, ip netip.Addr) netInfo {
-	if n, ok := o.cache[ip]; ok {
+func (o *Attribution) net(a *Attributor, k proto.IPv6) netInfo {
+	if n, ok := o.cache[k]; ok {
 		return n
 	}
-	n := a.netInfo(ip)
+	n := a.netInfo(netip.AddrFrom16(k).Unmap())
 	if len(o.cache) >= maxNetCache {
 		clear(o.cache)
 	}
-	o.cache[ip] = n
+	o.cache[k] = n
 	return n
 }
 
@@ -263,13 +286,17 @@ func (o *Attribution) net(a *Attributor, ip netip.Addr) netInfo {
 // before reusing either.
 func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *Attribution) store.Block {
 	out.reset()
+	out.eniNAT.begin(len(b.cols[idxInterfaceID].lc.Table))
+	if idx != nil {
+		out.byPod.begin(idx.Intervals())
+	}
 	n := b.Rows()
 	var src, dst End
 	for i := range n {
-		f := a.record(b, i, idx, out, &src, &dst)
+		f, srcIV, dstIV := a.record(b, i, idx, out, &src, &dst)
 		v := a.cfg.classify(f, &src, &dst)
-		out.src.refs = append(out.src.refs, out.endID(&src))
-		out.dst.refs = append(out.dst.refs, out.endID(&dst))
+		out.src.refs = append(out.src.refs, out.endID(&src, srcIV))
+		out.dst.refs = append(out.dst.refs, out.endID(&dst, dstIV))
 		out.class.Values = append(out.class.Values, v.class)
 		out.transfer = append(out.transfer, v.transfer)
 		out.cost = append(out.cost, v.cost)
@@ -297,34 +324,34 @@ func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *At
 
 // record resolves the ends of row i into src and dst and returns the
 // facts classification needs.
-func (a *Attributor) record(b *Batch, i int, idx *pods.Index, out *Attribution, src, dst *End) facts {
+func (a *Attributor) record(b *Batch, i int, idx *pods.Index, out *Attribution, src, dst *End) (f facts, srcIV, dstIV int) {
 	status := b.LogStatus(i)
-	f := facts{
+	f = facts{
 		bytes:     float64(b.Bytes(i)),
 		direction: b.FlowDirection(i),
 		ok:        status != "NODATA" && status != "SKIPDATA",
 		reject:    b.Action(i) == "REJECT",
 	}
-	hopSrc, hopDst := b.SrcAddr(i), b.DstAddr(i)
+	// Addresses stay in their stored 16-byte form: the NAT set, the pod
+	// index and the address cache all take it, without conversions.
+	hopSrc, hopDst := b.cols[idxSrcAddr].ip[i], b.cols[idxDstAddr].ip[i]
 	sa, da := hopSrc, hopDst
-	if p := b.PktSrcAddr(i); !p.IsUnspecified() {
+	if p := b.cols[idxPktSrcAddr].ip[i]; !unspecified(p) {
 		sa = p
 	}
-	if p := b.PktDstAddr(i); !p.IsUnspecified() {
+	if p := b.cols[idxPktDstAddr].ip[i]; !unspecified(p) {
 		da = p
 	}
-	t := time.Unix(int64(b.Start(i)), 0)
-	a.resolve(sa, b.PktSrcAWSService(i), t, idx, out, src)
-	a.resolve(da, b.PktDstAWSService(i), t, idx, out, dst)
+	t := int64(b.Start(i)) * 1e9
+	srcIV = a.resolve(sa, b.PktSrcAWSService(i), t, idx, out, src)
+	dstIV = a.resolve(da, b.PktDstAWSService(i), t, idx, out, dst)
 
-	if len(a.natByIP) > 0 {
-		if n, ok := a.natByIP[hopSrc]; ok {
-			f.natSide, f.natZone = natSrc, n.zone
-		} else if n, ok := a.natByIP[hopDst]; ok {
-			f.natSide, f.natZone = natDst, n.zone
-		}
+	if n, ok := a.nat(hopSrc); ok {
+		f.natSide, f.natZone = natSrc, n.zone
+	} else if n, ok := a.nat(hopDst); ok {
+		f.natSide, f.natZone = natDst, n.zone
 	}
-	if f.natSide == natNone && len(a.natByENI) > 0 {
+	if f.natSide == natNone && len(a.natByENI) > 0 && a.natENI(b, i, out) {
 		if n, ok := a.natByENI[b.InterfaceID(i)]; ok {
 			switch f.direction {
 			case "egress":
@@ -344,21 +371,80 @@ func (a *Attributor) record(b *Batch, i int, idx *pods.Index, out *Attribution, 
 			dst.Zone = a.zoneByID[az]
 		}
 	}
-	return f
+	return f, srcIV, dstIV
 }
 
-// resolve says what ip was at t.
-func (a *Attributor) resolve(ip netip.Addr, service string, t time.Time, idx *pods.Index, out *Attribution, e *End) {
-	*e = End{}
-	if !ip.IsValid() || ip.IsUnspecified() {
-		return
+// unspecified reports whether a stored address is absent ("::", stored
+// for "-") or the IPv4 or IPv6 unspecified address.
+func unspecified(ip proto.IPv6) bool {
+	return ip == proto.IPv6{} || ip == proto.IPv6{10: 0xff, 11: 0xff}
+}
+
+// nat returns the configured NAT gateway whose address ip is.
+func (a *Attributor) nat(ip proto.IPv6) (natInfo, bool) {
+	if h := natHash(ip); a.natBits[h>>6]&(1<<(h&63)) == 0 {
+		return natInfo{}, false
 	}
-	if n, ok := a.natByIP[ip]; ok {
+	n, ok := a.natByIP[ip]
+	return n, ok
+}
+
+// natENI reports whether row i was logged by a NAT gateway's ENI,
+// remembering the answer per interface-id of the block: the map lookup
+// hashes a string, the memo indexes an array.
+func (a *Attributor) natENI(b *Batch, i int, out *Attribution) bool {
+	c := b.cols[idxInterfaceID].lc
+	r := c.Refs[i]
+	m := &out.eniNAT
+	if m.seen[r] != m.gen {
+		_, ok := a.natByENI[c.Table[r]]
+		m.seen[r], m.val[r] = m.gen, -1
+		if ok {
+			m.val[r] = 1
+		}
+	}
+	return m.val[r] > 0
+}
+
+// refMemo remembers a value per position of a column table, for one block
+// (begin starts the block).
+type refMemo[T any] struct {
+	gen  uint32
+	seen []uint32
+	val  []T
+}
+
+func (m *refMemo[T]) begin(n int) {
+	if len(m.seen) < n {
+		m.seen = append(m.seen, make([]uint32, n-len(m.seen))...)
+		m.val = append(m.val, make([]T, n-len(m.val))...)
+	}
+	m.gen++
+	if m.gen == 0 {
+		clear(m.seen)
+		m.gen = 1
+	}
+}
+
+// resolve says what ip was at t (Unix nanoseconds). It returns the pod
+// index interval that alone determines the end (see endID), or -1.
+func (a *Attributor) resolve(ip proto.IPv6, service string, t int64, idx *pods.Index, out *Attribution, e *End) int {
+	*e = End{}
+	if unspecified(ip) {
+		return -1
+	}
+	if n, ok := a.nat(ip); ok {
 		e.Kind, e.Zone, e.Region = KindNATGateway, n.zone, a.cfg.region("")
-		return
+		return -1
 	}
 	if idx != nil {
-		if ep := idx.Find(ip, t); ep != nil {
+		if ep, iv := idx.Find(ip, t); ep != nil {
+			if ep.Zone == "" {
+				iv = -1 // placed by its subnet, or by the logging ENI
+			} else if m := &out.byPod; m.seen[iv] == m.gen {
+				*e = out.list[m.val[iv]]
+				return iv
+			}
 			e.Kind, e.Endpoint, e.Zone = KindPod, ep, ep.Zone
 			if ep.Kind == pods.EndpointNode {
 				e.Kind = KindNode
@@ -367,7 +453,7 @@ func (a *Attributor) resolve(ip netip.Addr, service string, t time.Time, idx *po
 				e.Zone = out.net(a, ip).zone
 			}
 			e.Region = a.cfg.region(a.regionOf[e.Zone])
-			return
+			return iv
 		}
 	}
 	n := out.net(a, ip)
@@ -382,6 +468,7 @@ func (a *Attributor) resolve(ip netip.Addr, service string, t time.Time, idx *po
 	default:
 		e.Kind = KindInternet
 	}
+	return -1
 }
 
 // allDefault reports whether a parsed column holds only its default value,
@@ -389,6 +476,11 @@ func (a *Attributor) resolve(ip netip.Addr, service string, t time.Time, idx *po
 func allDefault(c proto.ColInput) bool {
 	switch c := c.(type) {
 	case *store.LowCardinalityRefs:
+		// The interner's table starts with "": a field no record had
+		// left it at that.
+		if len(c.Table) == 1 && c.Table[0] == "" {
+			return true
+		}
 		for _, r := range c.Refs {
 			if c.Table[r] != "" {
 				return false

@@ -136,12 +136,34 @@ func (idx *Index) Lookup(ip netip.Addr, t time.Time) (Endpoint, bool) {
 	return *ep, true
 }
 
-// Find is Lookup without the copy, for hot paths: it returns the index's
-// own record, or nil. The record is shared and must not be modified; the
-// same holder gives the same pointer, so callers may key on it.
-func (idx *Index) Find(ip netip.Addr, t time.Time) *Endpoint {
-	return idx.lookup(ip, t, "")
+// Find is Lookup for hot paths: the address comes as its 16 bytes (IPv4
+// mapped, as ClickHouse's IPv6 columns hold it), the time as Unix
+// nanoseconds, and the answer is the index's own record, or nil, with the
+// number of the interval that matched (below Intervals): callers may
+// memoize per interval in an array. The record is shared and must not be
+// modified.
+func (idx *Index) Find(ip [16]byte, t int64) (*Endpoint, int) {
+	var run uint64
+	var ok bool
+	if [12]byte(ip[:12]) == v4Prefix {
+		run, ok = idx.v4[uint32(ip[12])<<24|uint32(ip[13])<<16|uint32(ip[14])<<8|uint32(ip[15])]
+	} else {
+		run, ok = idx.v6[ip]
+	}
+	if !ok {
+		return nil, -1
+	}
+	i := idx.holder(run, t, "")
+	if i < 0 {
+		return nil, -1
+	}
+	return idx.ivs[i].ep, i
 }
+
+// Intervals is the number of intervals in the index.
+func (idx *Index) Intervals() int { return len(idx.ivs) }
+
+var v4Prefix = [12]byte{10: 0xff, 11: 0xff}
 
 // LookupCluster is Lookup restricted to one cluster.
 func (idx *Index) LookupCluster(cluster string, ip netip.Addr, t time.Time) (Endpoint, bool) {
@@ -163,8 +185,17 @@ func (idx *Index) lookup(ip netip.Addr, t time.Time, cluster string) *Endpoint {
 	if !ok {
 		return nil
 	}
-	ivs := idx.ivs[run>>32 : run>>32+run&0xffffffff]
-	ts := t.UnixNano()
+	if i := idx.holder(run, t.UnixNano(), cluster); i >= 0 {
+		return idx.ivs[i].ep
+	}
+	return nil
+}
+
+// holder returns the position in ivs of the holder at ts among the run of
+// intervals of one IP, or -1.
+func (idx *Index) holder(run uint64, ts int64, cluster string) int {
+	off := int(run >> 32)
+	ivs := idx.ivs[off : off+int(run&0xffffffff)]
 	// Last interval starting at or before ts, then backwards while an
 	// earlier one may still be open at ts.
 	lo, hi := 0, len(ivs)
@@ -178,8 +209,8 @@ func (idx *Index) lookup(ip netip.Addr, t time.Time, cluster string) *Endpoint {
 	}
 	for i := lo - 1; i >= 0 && ivs[i].maxTo > ts; i-- {
 		if ivs[i].to > ts && (cluster == "" || ivs[i].ep.Cluster == cluster) {
-			return ivs[i].ep
+			return off + i
 		}
 	}
-	return nil
+	return -1
 }

@@ -65,6 +65,16 @@ func TestIndexLookup(t *testing.T) {
 			var ok bool
 			if tc.cluster == "" {
 				ep, ok = idx.Lookup(mustAddr(tc.ip), at(tc.min))
+				// Find answers the same from the 16-byte form, with
+				// the index's own record.
+				found, iv := idx.Find(mustAddr(tc.ip).As16(), at(tc.min).UnixNano())
+				require.Equal(t, ok, found != nil)
+				if ok {
+					require.Equal(t, ep, *found)
+					require.True(t, iv >= 0 && iv < idx.Intervals(), "interval %d", iv)
+				} else {
+					require.Equal(t, -1, iv)
+				}
 			} else {
 				ep, ok = idx.LookupCluster(tc.cluster, mustAddr(tc.ip), at(tc.min))
 			}
