@@ -138,10 +138,10 @@ func (a *Attributor) netInfo(ip netip.Addr) netInfo {
 // This halved the cost of attribution, which is the largest Go-side cost
 // of the ingest after parsing.
 type Attribution struct {
-	ends     map[End]uint32 // distinct ends of the block → position in tables
-	list     []End          // the ends by position
+	ends     map[End]uint32  // distinct ends of the block → position in tables
+	list     []End           // the ends by position
 	byPod    refMemo[uint32] // per pod index interval: its end, see endID
-	eniNAT   refMemo[int8] // per interface-id position: 1 a NAT gateway's, -1 not
+	eniNAT   refMemo[int8]   // per interface-id position: 1 a NAT gateway's, -1 not
 	tables   endTables
 	src, dst endCols
 	source   *store.LowCardinalityRefs
