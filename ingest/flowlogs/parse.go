@@ -339,10 +339,20 @@ func parseIPv6(t []byte, dst *proto.IPv6) bool {
 // column's table, so that appending a repeated value costs a lookup and a
 // uint32, and allocates nothing. Flow log strings (accounts, ENIs, subnets,
 // AZs, services) repeat heavily. Position 0 is "", the column default.
+//
+// A value is checked against the column's previous value, then against a
+// small direct-mapped cache hashed from its last eight bytes (where ids
+// differ), and only then looked up in the map: most lookups are of the
+// few ENIs, subnets and instances of a file, and the cache answers them
+// for a fraction of the cost of hashing the whole string.
 type interner struct {
-	last uint32
-	m    map[string]uint32
+	last    uint32
+	lastVal string
+	slots   *[internSlots]uint32 // position + 1; 0 is empty
+	m       map[string]uint32
 }
+
+const internSlots = 4096
 
 // maxInterned bounds an interner's memory on high-cardinality columns
 // (ECS container ids, say): past it the table starts over, between blocks
@@ -357,13 +367,22 @@ func (in *interner) reset(c *store.LowCardinalityRefs) {
 	}
 	clear(in.m)
 	in.m[""] = 0
-	in.last = 0
+	in.last, in.lastVal = 0, ""
+	if in.slots == nil {
+		in.slots = new([internSlots]uint32)
+	}
+	clear(in.slots[:])
 }
 
 // intern returns the position of t in c's table, adding it when new.
 func (in *interner) intern(c *store.LowCardinalityRefs, t []byte) uint32 {
-	if string(t) == c.Table[in.last] {
+	if string(t) == in.lastVal {
 		return in.last
+	}
+	slot := &in.slots[internHash(t)]
+	if k := *slot; k != 0 && string(t) == c.Table[k-1] {
+		in.last, in.lastVal = k-1, c.Table[k-1]
+		return k - 1
 	}
 	k, ok := in.m[string(t)] // no allocation: the compiler special-cases this lookup
 	if !ok {
@@ -372,6 +391,21 @@ func (in *interner) intern(c *store.LowCardinalityRefs, t []byte) uint32 {
 		c.Table = append(c.Table, s)
 		in.m[s] = k
 	}
-	in.last = k
+	*slot = k + 1
+	in.last, in.lastVal = k, c.Table[k]
 	return k
+}
+
+// internHash hashes the last eight bytes of t (fewer if shorter) and its
+// length to a slot.
+func internHash(t []byte) uint16 {
+	var x uint64
+	if n := len(t); n >= 8 {
+		x = binary.LittleEndian.Uint64(t[n-8:])
+	} else {
+		for _, c := range t {
+			x = x<<8 | uint64(c)
+		}
+	}
+	return uint16((x ^ uint64(len(t))) * 0x9e3779b97f4a7c15 >> 52)
 }
