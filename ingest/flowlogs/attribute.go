@@ -334,12 +334,12 @@ func (a *Attributor) record(b *Batch, i int, idx *pods.Index, out *Attribution, 
 	}
 	// Addresses stay in their stored 16-byte form: the NAT set, the pod
 	// index and the address cache all take it, without conversions.
-	hopSrc, hopDst := b.cols[idxSrcAddr].ip[i], b.cols[idxDstAddr].ip[i]
+	hopSrc, hopDst := b.ip16(idxSrcAddr, i), b.ip16(idxDstAddr, i)
 	sa, da := hopSrc, hopDst
-	if p := b.cols[idxPktSrcAddr].ip[i]; !unspecified(p) {
+	if p := b.ip16(idxPktSrcAddr, i); !unspecified(p) {
 		sa = p
 	}
-	if p := b.cols[idxPktDstAddr].ip[i]; !unspecified(p) {
+	if p := b.ip16(idxPktDstAddr, i); !unspecified(p) {
 		da = p
 	}
 	t := int64(b.Start(i)) * 1e9
@@ -393,11 +393,10 @@ func (a *Attributor) nat(ip proto.IPv6) (natInfo, bool) {
 // remembering the answer per interface-id of the block: the map lookup
 // hashes a string, the memo indexes an array.
 func (a *Attributor) natENI(b *Batch, i int, out *Attribution) bool {
-	c := b.cols[idxInterfaceID].lc
-	r := c.Refs[i]
+	r := b.ref(idxInterfaceID, i)
 	m := &out.eniNAT
 	if m.seen[r] != m.gen {
-		_, ok := a.natByENI[c.Table[r]]
+		_, ok := a.natByENI[b.cols[idxInterfaceID].lc.Table[r]]
 		m.seen[r], m.val[r] = m.gen, -1
 		if ok {
 			m.val[r] = 1

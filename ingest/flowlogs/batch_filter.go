@@ -12,7 +12,9 @@ func (b *Batch) Keep(keep func(i int) bool) int {
 		}
 		if n != i {
 			for c := range b.cols {
-				b.cols[c].move(n, i)
+				if b.cols[c].present {
+					b.cols[c].move(n, i)
+				}
 			}
 		}
 		n++

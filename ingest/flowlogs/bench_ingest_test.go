@@ -2,6 +2,7 @@ package flowlogs
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -29,7 +30,11 @@ const benchRecords = 1_000_000
 // own text parser (INSERT … SELECT FROM file(…, CustomSeparatedWithNames))
 // into 29 typed columns, (b) the storage limit: the ingest's own rows
 // reloaded from a Native file into flow_logs. Timings are printed and
-// reported, never asserted. FURROW_BENCH_BATCH_ROWS, _STREAM_BLOCKS,
+// reported, never asserted. The ingest and (b) then run again in
+// alternation, each into a fresh database, for FURROW_BENCH_ROUNDS rounds
+// in all (3 by default), and the best of each is compared as well: the
+// machine's speed drifts between runs, and interleaving keeps the two
+// sides under the same drift. FURROW_BENCH_BATCH_ROWS, _STREAM_BLOCKS,
 // _PART_BYTES and _QUEUE try other block, stream and part sizes and queue
 // depths.
 func BenchmarkIngestEndToEnd(b *testing.B) {
@@ -84,11 +89,13 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 		defer f.Close()
 	}
 	c0 := cpuSeconds()
+	g0, e0 := threadCPU()
 	t0 := time.Now()
 	res, err := in.IngestObject(ctx, obj)
 	pprof.StopCPUProfile()
 	ingest := time.Since(t0)
 	ingestCPU := cpuSeconds() - c0
+	g1, e1 := threadCPU()
 	close(stopSampler)
 	fmt.Printf("sampled peaks during the ingest: Go runtime %.0f MB, process RSS %.0f MB\n", goPeak, rssPeak)
 	b.StopTimer()
@@ -97,6 +104,8 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	if err != nil || res.Stored != benchRecords {
 		b.Fatalf("ingest: %v, stored %d of %d", err, res.Stored, benchRecords)
 	}
+	fmt.Printf("the ingest wrote %s parts of flow_logs\n",
+		queryTSV(b, s, "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'flow_logs' AND active"))
 
 	// (a) the engine's text parser.
 	cols := VersionFields(5)
@@ -151,21 +160,46 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	mustExec(b, s, "SELECT * FROM flow_logs INTO OUTFILE '"+native+"' TRUNCATE FORMAT Native")
 	// The same storage work as the ingest: into flow_logs itself (so the
 	// rollup's materialized view runs too), with a deduplication token (the
-	// ingest sends one per block; without one the engine hashes the whole
+	// ingest sends one per stream; without one the engine hashes the whole
 	// block for deduplication, which the ingest never pays).
-	mustExec(b, s, "TRUNCATE TABLE flow_logs")
-	mustExec(b, s, "TRUNCATE TABLE flow_traffic_hourly")
-	c0 = cpuSeconds()
-	t0 = time.Now()
-	mustExec(b, s, "INSERT INTO flow_logs FROM INFILE '"+native+"' SETTINGS insert_deduplication_token = 'storage-limit', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT Native")
-	storage := time.Since(t0)
-	storageCPU := cpuSeconds() - c0
-	if got := queryTSV(b, s, "SELECT count() FROM flow_logs"); got != strconv.Itoa(benchRecords) {
-		b.Fatalf("baseline (b) stored %s rows", got)
+	storageOnce := func() (time.Duration, float64) {
+		s := migrated(b)
+		quiesce(b, s)
+		c0 := cpuSeconds()
+		t0 := time.Now()
+		mustExec(b, s, "INSERT INTO flow_logs FROM INFILE '"+native+"' SETTINGS insert_deduplication_token = 'storage-limit', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT Native")
+		d, cpu := time.Since(t0), cpuSeconds()-c0
+		if got := queryTSV(b, s, "SELECT count() FROM flow_logs"); got != strconv.Itoa(benchRecords) {
+			b.Fatalf("baseline (b) stored %s rows", got)
+		}
+		return d, cpu
+	}
+	storage, storageCPU := storageOnce()
+	hwm := peakRSSMB()
+
+	// More rounds, alternating, into fresh databases.
+	rounds := 3
+	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_ROUNDS")); err == nil && v >= 1 {
+		rounds = v
+	}
+	bestIngest, bestStorage := ingest, storage
+	ratios := []string{fmt.Sprintf("%.2f", storage.Seconds()/ingest.Seconds())}
+	for range rounds - 1 {
+		s := migrated(b)
+		in := newTestIngester(b, s, fx.deps, opts)
+		quiesce(b, s)
+		t0 := time.Now()
+		res, err := in.IngestObject(ctx, obj)
+		d := time.Since(t0)
+		if err != nil || res.Stored != benchRecords {
+			b.Fatalf("ingest: %v, stored %d of %d", err, res.Stored, benchRecords)
+		}
+		st, _ := storageOnce()
+		bestIngest, bestStorage = min(bestIngest, d), min(bestStorage, st)
+		ratios = append(ratios, fmt.Sprintf("%.2f", st.Seconds()/d.Seconds()))
 	}
 
 	rate := func(d time.Duration) float64 { return benchRecords / d.Seconds() }
-	hwm := peakRSSMB()
 	b.ReportMetric(rate(ingest), "records/s")
 	b.ReportMetric(rate(textParser), "text-parser-records/s")
 	b.ReportMetric(rate(storage), "storage-limit-records/s")
@@ -176,11 +210,60 @@ func BenchmarkIngestEndToEnd(b *testing.B) {
 	fmt.Printf("ingest end to end: %d records in %.2fs = %.0f records/s | (a) engine text parser %.2fs = %.0f/s, ingest/(a) = %.2fx (target >= 3x) | (b) storage limit %.2fs = %.0f/s, ingest/(b) = %.2fx (target >= 0.7x) | peak RSS after the ingest %.0f MB (target < 1024, engine included), after the baselines %.0f MB\n",
 		benchRecords, ingest.Seconds(), rate(ingest), textParser.Seconds(), rate(textParser), textParser.Seconds()/ingest.Seconds(),
 		storage.Seconds(), rate(storage), storage.Seconds()/ingest.Seconds(), ingestHWM, hwm)
-	fmt.Printf("CPU time (user+sys, all threads): ingest %.2fs, (b) %.2fs\n", ingestCPU, storageCPU)
+	fmt.Printf("CPU time (user+sys, all threads): ingest %.2fs (Go threads %.2fs, engine threads %.2fs), (b) %.2fs\n",
+		ingestCPU, g1-g0, e1-e0, storageCPU)
+	fmt.Printf("%d interleaved rounds: ingest/(b) per round %s | best ingest %.2fs = %.0f records/s, best (b) %.2fs = %.0f/s, ratio of the bests %.2fx (target >= 0.7x)\n",
+		rounds, strings.Join(ratios, " "), bestIngest.Seconds(), rate(bestIngest), bestStorage.Seconds(), rate(bestStorage),
+		bestStorage.Seconds()/bestIngest.Seconds())
+	b.ReportMetric(bestStorage.Seconds()/bestIngest.Seconds(), "x-storage-limit-best-of-rounds")
 }
 
 // cpuSeconds is the CPU time the process used so far, every thread (the
 // engine's included).
+// quiesce waits for the engine's background merges (of earlier rounds) to
+// end, so that a timed run does not share the CPU with them.
+func quiesce(b *testing.B, s store.Store) {
+	for range 600 {
+		if queryTSV(b, s, "SELECT count() FROM system.merges") == "0" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	b.Logf("merges still running after 60 s")
+}
+
+// threadCPU splits the process's CPU seconds between the engine's threads
+// (named by ClickHouse) and the others (Go's, which keep the process
+// name), from /proc/self/task. Threads that exited are not counted.
+func threadCPU() (goSide, engine float64) {
+	self, _ := os.ReadFile("/proc/self/comm")
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		stat, err := os.ReadFile("/proc/self/task/" + t.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+		if open < 0 || end < open {
+			continue
+		}
+		comm := stat[open+1 : end]
+		f := strings.Fields(string(stat[end+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		// Fields 14 and 15 of stat (utime, stime) in clock ticks (100/s).
+		ut, _ := strconv.ParseFloat(f[11], 64)
+		st, _ := strconv.ParseFloat(f[12], 64)
+		if string(comm) == strings.TrimSpace(string(self)) {
+			goSide += (ut + st) / 100
+		} else {
+			engine += (ut + st) / 100
+		}
+	}
+	return goSide, engine
+}
+
 func cpuSeconds() float64 {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {

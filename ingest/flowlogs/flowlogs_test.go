@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -96,6 +97,9 @@ func render(t *testing.T, rd *Reader, batchRows int) string {
 		for i := range n {
 			row := make([]string, numFields)
 			for f := range b.cols {
+				if !b.cols[f].present {
+					continue // no record of the batch has the field
+				}
 				row[f] = cell(&b.cols[f], i)
 				if !isDefault(&b.cols[f], i) {
 					present[f] = true
@@ -138,6 +142,11 @@ func checkLengths(t *testing.T, b *Batch) {
 	for _, c := range b.Input() {
 		if c.Data.Rows() != b.Rows() {
 			t.Fatalf("column %s has %d rows, batch %d", c.Name, c.Data.Rows(), b.Rows())
+		}
+	}
+	for f := range b.cols {
+		if c := &b.cols[f]; !c.present && c.data().Rows() != 0 {
+			t.Fatalf("absent column %s has %d rows", catalogue[f].Column, c.data().Rows())
 		}
 	}
 }
@@ -439,14 +448,22 @@ func TestInputEncodes(t *testing.T) {
 	if _, err := rd.Next(b); err != nil {
 		t.Fatal(err)
 	}
+	// The fields of the file, in catalogue order; the others are left to
+	// the table's defaults.
+	var want []Field
+	for _, f := range catalogue {
+		if slices.Contains(VersionFields(5), f.Name) {
+			want = append(want, f)
+		}
+	}
 	in := b.Input()
-	if len(in) != len(Fields()) {
-		t.Fatalf("Input has %d columns, catalogue %d", len(in), len(Fields()))
+	if len(in) != len(want) {
+		t.Fatalf("Input has %d columns, want the %d of version 5", len(in), len(want))
 	}
 	var buf proto.Buffer
 	for i, c := range in {
-		if c.Name != catalogue[i].Column || string(c.Data.Type()) != catalogue[i].Type {
-			t.Errorf("column %d is %s %s, want %s %s", i, c.Name, c.Data.Type(), catalogue[i].Column, catalogue[i].Type)
+		if c.Name != want[i].Column || string(c.Data.Type()) != want[i].Type {
+			t.Errorf("column %d is %s %s, want %s %s", i, c.Name, c.Data.Type(), want[i].Column, want[i].Type)
 		}
 		if p, ok := c.Data.(proto.Preparable); ok {
 			if err := p.Prepare(); err != nil {
@@ -460,6 +477,10 @@ func TestInputEncodes(t *testing.T) {
 	}
 	if b.AZID(0) == "" || b.FlowDirection(0) == "" || b.Bytes(0) == 0 || b.Start(0) == 0 {
 		t.Errorf("accessors: az %q dir %q bytes %d start %d", b.AZID(0), b.FlowDirection(0), b.Bytes(0), b.Start(0))
+	} // Fields the file does not have read as their defaults.
+	ecs, _ := lookup("ecs-cluster-name")
+	if b.str(ecs, 0) != "" || b.Column("ecs-cluster-name").Rows() != 0 {
+		t.Errorf("absent ecs-cluster-name: %q, %d rows", b.str(ecs, 0), b.Column("ecs-cluster-name").Rows())
 	}
 }
 

@@ -23,10 +23,10 @@ const LedgerKind = "flowlogs"
 
 // IngestBatchRows is the default number of records per block. Blocks are
 // what the reader, the attribution and the pipe to the engine work on, and
-// three are in flight, so they are kept small: the engine squashes them
-// into parts of its own size (see StreamBlocks). Measured on 1M records
-// (make bench): 16,384 per block used 130 MB of Go memory, 65,536 used
-// 480 MB for no gain in speed.
+// up to IngestQueue+1 are in flight, so they are kept small (about 4 MB
+// each): the engine squashes them into parts of its own size (see
+// StreamBlocks). Measured on 1M records (make bench): 65,536 per block
+// used 3.5 times the Go memory of 16,384 for no gain in speed.
 const IngestBatchRows = 16384
 
 // Dependencies are what an Ingester works with.
@@ -72,7 +72,8 @@ type IngestOptions struct {
 	// (StreamPartBytes when 0); part of the tokens too, since it decides
 	// which records each part holds.
 	PartBytes int
-	// Queue is how many blocks may wait for their insert (2 when 0).
+	// Queue is how many parsed blocks may wait for their insert
+	// (IngestQueue when 0).
 	Queue int
 	// Retry bounds the retries of a failed insert.
 	Retry store.RetryOptions
@@ -117,7 +118,7 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 		opts.PartBytes = StreamPartBytes
 	}
 	if opts.Queue <= 0 {
-		opts.Queue = 2
+		opts.Queue = IngestQueue
 	}
 	a, err := NewAttributor(deps.Traffic)
 	if err != nil {
@@ -146,10 +147,9 @@ func (i *Ingester) IngestObject(ctx context.Context, obj sources.Object) (Object
 	return i.ingest(ctx, obj, sources.Window{})
 }
 
-// slot is one block's worth of buffers, recycled once inserted.
+// slot is one block's worth of parsed records, recycled once inserted.
 type slot struct {
 	batch *Batch
-	attr  *Attribution
 }
 
 // ingest reads obj into flow_logs. A transient store failure is retried by
@@ -213,7 +213,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	idx := i.deps.Index()
 	free := make(chan *slot, i.opts.Queue+1)
 	for range cap(free) {
-		free <- &slot{batch: NewBatch(), attr: NewAttribution()}
+		free <- &slot{batch: NewBatch()}
 	}
 	work := make(chan *slot, i.opts.Queue)
 	sinkDone := make(chan struct{})
@@ -307,6 +307,9 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 			close(failed)
 		}
 	}()
+	// One set of attribution columns: Send is done with a block when it
+	// returns.
+	attributed := NewAttribution()
 	var st store.BlockStream
 	seg, blocks, rows := 0, 0, 0
 	end := func() {
@@ -327,7 +330,7 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 				st, err = i.deps.Store.InsertStream(ctx, "flow_logs", i.token(id, seg, w), store.WithSettings(i.streamSettings()))
 			}
 			if err == nil {
-				blk := i.attr.Attribute(sl.batch, id, idx, sl.attr)
+				blk := i.attr.Attribute(sl.batch, id, idx, attributed)
 				err = st.Send(blk)
 				if err == nil {
 					blocks++
@@ -375,8 +378,18 @@ func (i *Ingester) streamSettings() map[string]string {
 
 // StreamPartBytes caps the engine's squashing buffer, which is most of
 // the ingest's memory: with the engine's default (256 MB) a 1M-record
-// ingest peaked at 1.4 GB RSS, with 64 MB at 0.8–0.9 GB, and no slower.
-const StreamPartBytes = 64 << 20
+// ingest peaked at 1.4 GB RSS, with 64 MB at 0.8–0.9 GB. It also sets how
+// long the engine stops reading the stream to write a part; see
+// IngestQueue.
+const StreamPartBytes = 32 << 20
+
+// IngestQueue is how many parsed blocks may wait for the engine by
+// default. The engine reads a stream in bursts: while it writes a part it
+// reads nothing, and without a queue the parser and the attribution would
+// wait too. Eight blocks (about 30 MB) with 32 MB parts cover most of a
+// part's write: best of three rounds, 0.84–1.06× the storage limit against
+// 0.68–0.73× with two blocks and 64 MB parts (make bench).
+const IngestQueue = 8
 
 // fail reports an object that could not be ingested; a file that is not a
 // flow log is recorded in the ledger instead, so that it is not read again.

@@ -66,6 +66,7 @@ type parquetSource struct {
 	groups []parquet.RowGroup
 	rows   parquet.Rows
 	fields []int // catalogue index per leaf column
+	layout *layout
 	buf    []parquet.Row
 	row    int64
 }
@@ -84,7 +85,7 @@ func newParquetSource(r *Reader, f *parquet.File) (*parquetSource, error) {
 		}
 		return nil, fmt.Errorf("%s: parquet columns: %w", r.name, err)
 	}
-	s.fields = idx
+	s.fields, s.layout = idx, newLayout(idx)
 	s.buf = make([]parquet.Row, 1024)
 	return s, nil
 }
@@ -108,6 +109,7 @@ func (s *parquetSource) close() error {
 }
 
 func (s *parquetSource) fill(b *Batch, max int) error {
+	b.use(s.layout)
 	for b.rows < max {
 		if s.rows == nil {
 			if len(s.groups) == 0 {

@@ -17,7 +17,6 @@ type textSource struct {
 
 	explicit *layout // from Options.Fields
 	header   *layout // from the last header line, overrides explicit
-	cur      *layout // of the last record appended to the batch
 	tok      [maxLineFields][]byte
 
 	goodSeen bool // a record parsed: the file is a flow log
@@ -162,11 +161,7 @@ func (s *textSource) process(b *Batch, line []byte) error {
 			return s.failed(fmt.Sprintf("%d fields, and no header, format or default format has %d", n, n))
 		}
 	}
-	if l != s.cur {
-		// Fields the previous layout lacked may be present now.
-		b.pad()
-		s.cur = l
-	}
+	b.use(l)
 	if n != len(l.idx) {
 		return s.failed(fmt.Sprintf("%d fields, want %d", n, len(l.idx)))
 	}
