@@ -17,13 +17,13 @@ type column struct {
 	// row per record. Columns of fields no record has stay empty (a v5
 	// file leaves 37 of the 66 fields out), which halves a batch.
 	present bool
-	u8   proto.ColUInt8
-	u16  proto.ColUInt16
-	u64  proto.ColUInt64
-	dt   proto.ColDateTime
-	ip   proto.ColIPv6
-	lc   *store.LowCardinalityRefs // Table is the interner's: position 0 is ""
-	str  interner
+	u8      proto.ColUInt8
+	u16     proto.ColUInt16
+	u64     proto.ColUInt64
+	dt      proto.ColDateTime
+	ip      proto.ColIPv6
+	lc      *store.LowCardinalityRefs // Table is the interner's: position 0 is ""
+	str     interner
 }
 
 // resettable is a column that can be emptied for the next block.
