@@ -254,6 +254,11 @@ type LowCardinalityRefs struct {
 	Table []string
 	// Refs are the rows: positions in Table.
 	Refs []uint32
+	// Dense says that the rows use every position of Table and use them
+	// first in position order, as when a writer appends a value to the
+	// table on its first use. Prepare then keys the table and maps the
+	// rows in one pass, instead of checking each row for a new position.
+	Dense bool
 
 	dict  map[string]uint32
 	seen  []uint32 // per table position: gen if keyed in this Prepare
@@ -286,6 +291,10 @@ func (c *LowCardinalityRefs) Prepare() error {
 	clear(c.dict)
 	c.index.Reset()
 	c.keys = c.keys[:0]
+	if c.Dense {
+		c.prepareDense()
+		return nil
+	}
 	nextGen(&c.gen, &c.seen, &c.key, len(c.Table))
 	for _, r := range c.Refs {
 		if c.seen[r] != c.gen {
@@ -302,6 +311,41 @@ func (c *LowCardinalityRefs) Prepare() error {
 	}
 	narrowKeys(&c.raw, &c.index, c.keys)
 	return nil
+}
+
+// prepareDense keys each table position (in c.keys, by position), then
+// maps the rows straight to the narrowest keys.
+func (c *LowCardinalityRefs) prepareDense() {
+	for _, v := range c.Table {
+		k, ok := c.dict[v]
+		if !ok {
+			k = uint32(c.index.Rows())
+			c.index.Append(v)
+			c.dict[v] = k
+		}
+		c.keys = append(c.keys, k)
+	}
+	raw := &c.raw
+	raw.Index = &c.index
+	raw.Keys8, raw.Keys16, raw.Keys32 = raw.Keys8[:0], raw.Keys16[:0], raw.Keys32[:0]
+	key := c.keys
+	switch n := c.index.Rows(); {
+	case n <= math.MaxUint8+1:
+		raw.Key = proto.KeyUInt8
+		for _, r := range c.Refs {
+			raw.Keys8 = append(raw.Keys8, uint8(key[r]))
+		}
+	case n <= math.MaxUint16+1:
+		raw.Key = proto.KeyUInt16
+		for _, r := range c.Refs {
+			raw.Keys16 = append(raw.Keys16, uint16(key[r]))
+		}
+	default:
+		raw.Key = proto.KeyUInt32
+		for _, r := range c.Refs {
+			raw.Keys32 = append(raw.Keys32, key[r])
+		}
+	}
 }
 
 // nextGen starts a new generation of per-position marks over a table of n

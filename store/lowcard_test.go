@@ -134,3 +134,37 @@ func TestRefsColumnsEncodeLikeChGo(t *testing.T) {
 		})
 	}
 }
+
+// TestLowCardinalityRefsDense: a dense table (each position used, first in
+// position order) encodes like ch-go's column, with repeated values, for
+// each key width, and the column goes back to the sparse path after.
+func TestLowCardinalityRefsDense(t *testing.T) {
+	for _, distinct := range []int{1, 200, 300, 70000} {
+		t.Run(fmt.Sprint(distinct), func(t *testing.T) {
+			c := &LowCardinalityRefs{}
+			for round := range 2 {
+				var table []string
+				var refs []uint32
+				ref := proto.NewLowCardinality[string](new(proto.ColStr))
+				for i := range 3 * distinct {
+					// Every third row takes a new position; values repeat
+					// across positions (two positions per value).
+					if i%3 == 0 {
+						table = append(table, fmt.Sprintf("r%d-v%d", round, len(table)%distinct))
+					}
+					r := uint32(len(table) - 1 - (i%3)%len(table))
+					if i%3 == 1 {
+						r = uint32(len(table) - 1)
+					}
+					refs = append(refs, r)
+					ref.Append(table[r])
+				}
+				c.Reset()
+				c.Table, c.Refs, c.Dense = table, refs, true
+				require.Equal(t, encodeLC(t, ref), encodeLC(t, c), "dense, round %d", round)
+				c.Dense = false
+				require.Equal(t, encodeLC(t, ref), encodeLC(t, c), "sparse, round %d", round)
+			}
+		})
+	}
+}

@@ -131,19 +131,15 @@ func (a *Attributor) netInfo(ip netip.Addr) netInfo {
 // address facts. Reuse it block after block from one goroutine; the block
 // Attribute returns aliases it until the next call.
 //
-// The src_ and dst_ columns are not filled row by row: a block's distinct
-// ends (a few thousand pods, nodes and outside peers for 16k records) are
-// numbered, a row stores the number of each end, and the ten columns of a
-// side read their values from per-end tables (store.LowCardinalityRefs).
-// This halved the cost of attribution, which is the largest Go-side cost
-// of the ingest after parsing.
+// The src_ and dst_ columns are not filled row by row: each side numbers
+// the block's distinct ends (a few thousand pods, nodes and outside peers
+// for 16k records), a row stores the number of its end, and the ten
+// columns of the side read their values from per-end tables
+// (store.LowCardinalityRefs). This cut the cost of attribution by more
+// than half.
 type Attribution struct {
-	ends     map[End]uint32  // distinct ends of the block → position in tables
-	list     []End           // the ends by position
-	byPod    refMemo[uint32] // per pod index interval: its end, see endID
-	eniNAT   refMemo[int8]   // per interface-id position: 1 a NAT gateway's, -1 not
-	tables   endTables
-	src, dst endCols
+	src, dst side
+	eniNAT   refMemo[int8] // per interface-id position: 1 a NAT gateway's, -1 not
 	source   *store.LowCardinalityRefs
 	class    *store.LowCardinalityStrings
 	transfer proto.ColFloat64
@@ -154,8 +150,55 @@ type Attribution struct {
 // maxNetCache bounds the address cache (internet peers are many).
 const maxNetCache = 1 << 16
 
-// endTables hold the column values of each distinct end of a block; the
-// src_ and dst_ columns share them.
+// side numbers the distinct ends of one side of a block, in order of
+// first use, and holds the side's columns.
+type side struct {
+	ends   map[End]uint32  // end → position in list and tables
+	list   []End           // the ends by position
+	byPod  refMemo[uint32] // per pod index interval: its end, see id
+	tables endTables
+	cols   endCols
+}
+
+func newSide() side {
+	lc := func() *store.LowCardinalityRefs { return &store.LowCardinalityRefs{Dense: true} }
+	return side{ends: map[End]uint32{}, cols: endCols{kind: lc(), cluster: lc(), namespace: lc(),
+		workloadKind: lc(), workload: lc(), pod: &store.StringRefs{}, node: lc(), zone: lc(), region: lc(), service: lc()}}
+}
+
+// id numbers e among the side's ends. iv is the pod index interval that
+// alone determines e, or -1: most ends are pods placed in their own zone,
+// whose kind, zone and region follow from the index record, and they are
+// numbered by interval through an array instead of hashing the strings of
+// an End.
+func (sd *side) id(e *End, iv int) uint32 {
+	if iv >= 0 && sd.byPod.seen[iv] == sd.byPod.gen {
+		return sd.byPod.val[iv]
+	}
+	id, ok := sd.ends[*e]
+	if !ok {
+		id = uint32(len(sd.list))
+		sd.ends[*e] = id
+		sd.list = append(sd.list, *e)
+		sd.tables.add(e)
+	}
+	if iv >= 0 {
+		sd.byPod.seen[iv], sd.byPod.val[iv] = sd.byPod.gen, id
+	}
+	return id
+}
+
+func (sd *side) reset(idx *pods.Index) {
+	clear(sd.ends)
+	sd.list = sd.list[:0]
+	sd.tables.reset()
+	sd.cols.refs = sd.cols.refs[:0]
+	if idx != nil {
+		sd.byPod.begin(idx.Intervals())
+	}
+}
+
+// endTables hold the column values of each distinct end of a side.
 type endTables struct {
 	kind, cluster, namespace, workloadKind, workload, pod, node, zone, region, service []string
 }
@@ -184,7 +227,8 @@ func (t *endTables) add(e *End) {
 }
 
 // endCols are the columns of one side: per row, the position of its end in
-// the end tables.
+// the side's tables. Each position is first used in order, so the columns
+// are Dense.
 type endCols struct {
 	refs                                             []uint32
 	kind, cluster, namespace, workloadKind, workload *store.LowCardinalityRefs
@@ -192,21 +236,16 @@ type endCols struct {
 	node, zone, region, service                      *store.LowCardinalityRefs
 }
 
-func newEndCols() endCols {
-	lc := func() *store.LowCardinalityRefs { return &store.LowCardinalityRefs{} }
-	return endCols{kind: lc(), cluster: lc(), namespace: lc(), workloadKind: lc(), workload: lc(),
-		pod: &store.StringRefs{}, node: lc(), zone: lc(), region: lc(), service: lc()}
-}
-
 // NewAttribution returns empty attribution columns.
 func NewAttribution() *Attribution {
-	return &Attribution{ends: map[End]uint32{}, src: newEndCols(), dst: newEndCols(),
+	return &Attribution{src: newSide(), dst: newSide(),
 		source: &store.LowCardinalityRefs{}, class: store.NewLowCardinalityStrings(),
 		cache: map[[16]byte]netInfo{}}
 }
 
-// bind points the side's columns at the end tables and its refs.
-func (c *endCols) bind(t *endTables) {
+// bind points the side's columns at its tables and refs.
+func (sd *side) bind() {
+	c, t := &sd.cols, &sd.tables
 	for _, b := range []struct {
 		col   *store.LowCardinalityRefs
 		table []string
@@ -232,34 +271,9 @@ func (c *endCols) input(prefix string, in proto.Input) proto.Input {
 	)
 }
 
-// endID numbers e among the block's ends. iv is the pod index interval
-// that alone determines e, or -1: most ends are pods placed in their own
-// zone, whose kind, zone and region follow from the index record, and
-// they are numbered by interval through an array instead of hashing the
-// strings of an End.
-func (o *Attribution) endID(e *End, iv int) uint32 {
-	if iv >= 0 && o.byPod.seen[iv] == o.byPod.gen {
-		return o.byPod.val[iv]
-	}
-	id, ok := o.ends[*e]
-	if !ok {
-		id = uint32(len(o.ends))
-		o.ends[*e] = id
-		o.list = append(o.list, *e)
-		o.tables.add(e)
-	}
-	if iv >= 0 {
-		o.byPod.seen[iv], o.byPod.val[iv] = o.byPod.gen, id
-	}
-	return id
-}
-
-func (o *Attribution) reset() {
-	clear(o.ends)
-	o.list = o.list[:0]
-	o.tables.reset()
-	o.src.refs = o.src.refs[:0]
-	o.dst.refs = o.dst.refs[:0]
+func (o *Attribution) reset(idx *pods.Index) {
+	o.src.reset(idx)
+	o.dst.reset(idx)
 	o.source.Refs = o.source.Refs[:0]
 	o.class.Values = o.class.Values[:0]
 	o.transfer = o.transfer[:0]
@@ -285,26 +299,24 @@ func (o *Attribution) net(a *Attributor, k proto.IPv6) netInfo {
 // may be nil (no pod attribution). The block aliases b and out: insert it
 // before reusing either.
 func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *Attribution) store.Block {
-	out.reset()
+	out.reset(idx)
 	out.eniNAT.begin(len(b.cols[idxInterfaceID].lc.Table))
-	if idx != nil {
-		out.byPod.begin(idx.Intervals())
-	}
 	n := b.Rows()
 	var src, dst End
 	for i := range n {
 		f, srcIV, dstIV := a.record(b, i, idx, out, &src, &dst)
 		v := a.cfg.classify(f, &src, &dst)
-		out.src.refs = append(out.src.refs, out.endID(&src, srcIV))
-		out.dst.refs = append(out.dst.refs, out.endID(&dst, dstIV))
+		out.src.cols.refs = append(out.src.cols.refs, out.src.id(&src, srcIV))
+		out.dst.cols.refs = append(out.dst.cols.refs, out.dst.id(&dst, dstIV))
 		out.class.Values = append(out.class.Values, v.class)
 		out.transfer = append(out.transfer, v.transfer)
 		out.cost = append(out.cost, v.cost)
 	}
-	out.src.bind(&out.tables)
-	out.dst.bind(&out.tables)
+	out.src.bind()
+	out.dst.bind()
 	out.source.Table = append(out.source.Table[:0], source)
 	out.source.Refs = append(out.source.Refs, make([]uint32, n)...)
+	out.source.Dense = n > 0
 	in := make(proto.Input, 0, numFields+25)
 	for _, c := range b.Input() {
 		if !allDefault(c.Data) {
@@ -312,8 +324,8 @@ func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *At
 		}
 	}
 	in = append(in, proto.InputColumn{Name: "source", Data: out.source})
-	in = out.src.input("src_", in)
-	in = out.dst.input("dst_", in)
+	in = out.src.cols.input("src_", in)
+	in = out.dst.cols.input("dst_", in)
 	in = append(in,
 		proto.InputColumn{Name: "traffic_class", Data: out.class},
 		proto.InputColumn{Name: "transfer_bytes", Data: &out.transfer},
@@ -343,8 +355,8 @@ func (a *Attributor) record(b *Batch, i int, idx *pods.Index, out *Attribution, 
 		da = p
 	}
 	t := int64(b.Start(i)) * 1e9
-	srcIV = a.resolve(sa, b.PktSrcAWSService(i), t, idx, out, src)
-	dstIV = a.resolve(da, b.PktDstAWSService(i), t, idx, out, dst)
+	srcIV = a.resolve(sa, b.PktSrcAWSService(i), t, idx, out, &out.src, src)
+	dstIV = a.resolve(da, b.PktDstAWSService(i), t, idx, out, &out.dst, dst)
 
 	if n, ok := a.nat(hopSrc); ok {
 		f.natSide, f.natZone = natSrc, n.zone
@@ -427,7 +439,7 @@ func (m *refMemo[T]) begin(n int) {
 
 // resolve says what ip was at t (Unix nanoseconds). It returns the pod
 // index interval that alone determines the end (see endID), or -1.
-func (a *Attributor) resolve(ip proto.IPv6, service string, t int64, idx *pods.Index, out *Attribution, e *End) int {
+func (a *Attributor) resolve(ip proto.IPv6, service string, t int64, idx *pods.Index, out *Attribution, sd *side, e *End) int {
 	*e = End{}
 	if unspecified(ip) {
 		return -1
@@ -440,8 +452,8 @@ func (a *Attributor) resolve(ip proto.IPv6, service string, t int64, idx *pods.I
 		if ep, iv := idx.Find(ip, t); ep != nil {
 			if ep.Zone == "" {
 				iv = -1 // placed by its subnet, or by the logging ENI
-			} else if m := &out.byPod; m.seen[iv] == m.gen {
-				*e = out.list[m.val[iv]]
+			} else if m := &sd.byPod; m.seen[iv] == m.gen {
+				*e = sd.list[m.val[iv]]
 				return iv
 			}
 			e.Kind, e.Endpoint, e.Zone = KindPod, ep, ep.Zone

@@ -1,6 +1,7 @@
 package flowlogs
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
@@ -116,7 +117,7 @@ func attribute(t *testing.T, recs []rec) []attributed {
 	require.Equal(t, n, blk.Rows())
 	res := make([]attributed, n)
 	for i := range res {
-		res[i] = attributed{out.src.kind.Row(i), out.dst.kind.Row(i), out.src.namespace.Row(i), out.dst.namespace.Row(i),
+		res[i] = attributed{out.src.cols.kind.Row(i), out.dst.cols.kind.Row(i), out.src.cols.namespace.Row(i), out.dst.cols.namespace.Row(i),
 			out.class.Values[i], out.transfer[i], out.cost[i]}
 	}
 	return res
@@ -237,5 +238,35 @@ func TestCostOnce(t *testing.T) {
 			require.InDelta(t, c.cost, cost, 1e-9)
 			require.Equal(t, c.classes, classes)
 		})
+	}
+}
+
+// TestAttributionSidesAreDense checks what the Dense columns of each side
+// rely on: every end of a side's tables is used by its rows, first in
+// position order; and that each row reads back its own end.
+func TestAttributionSidesAreDense(t *testing.T) {
+	rd, err := NewReader("v5", bytes.NewReader(synthV5(5000, true)), Options{})
+	require.NoError(t, err)
+	b := NewBatch()
+	_, err = rd.Next(b)
+	require.True(t, err == nil || err == io.EOF, "%v", err)
+	a, err := NewAttributor(testTraffic())
+	require.NoError(t, err)
+	out := NewAttribution()
+	for range 2 { // the second block reuses the tables
+		a.Attribute(b, "test", testIndex(), out)
+		for name, sd := range map[string]*side{"src": &out.src, "dst": &out.dst} {
+			next := uint32(0)
+			for i, r := range sd.cols.refs {
+				require.LessOrEqual(t, r, next, "%s row %d uses end %d before end %d", name, i, r, next)
+				if r == next {
+					next++
+				}
+				require.Equal(t, sd.list[r].Kind.String(), sd.cols.kind.Row(i))
+				require.Equal(t, sd.list[r].Zone, sd.cols.zone.Row(i))
+			}
+			require.Equal(t, int(next), len(sd.list), "%s: unused ends", name)
+			require.Equal(t, len(sd.list), len(sd.tables.kind))
+		}
 	}
 }
