@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -89,6 +90,13 @@ type Ingester struct {
 	ledger *Ledger
 	m      *metrics
 	wm     *store.WriterMetrics
+	pools  *pools // shared by the copies Routes makes
+}
+
+// pools keep blocks and attribution columns from object to object.
+type pools struct {
+	slots sync.Pool // of *slot
+	attrs sync.Pool // of *Attribution
 }
 
 // NewIngester checks the configuration and returns an idle Ingester.
@@ -124,7 +132,7 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ingester{deps: deps, opts: opts, attr: a, ledger: NewLedger(deps.Store, LedgerKind),
+	return &Ingester{deps: deps, opts: opts, attr: a, ledger: NewLedger(deps.Store, LedgerKind), pools: &pools{},
 		m: newMetrics(deps.Registry), wm: store.NewWriterMetrics(deps.Registry)}, nil
 }
 
@@ -150,6 +158,15 @@ func (i *Ingester) IngestObject(ctx context.Context, obj sources.Object) (Object
 // slot is one block's worth of parsed records, recycled once inserted.
 type slot struct {
 	batch *Batch
+}
+
+// slot returns a block from the pool of the ingester: its columns and
+// interned strings are kept from object to object.
+func (i *Ingester) slot() *slot {
+	if sl, ok := i.pools.slots.Get().(*slot); ok {
+		return sl
+	}
+	return &slot{batch: NewBatch()}
 }
 
 // ingest reads obj into flow_logs. A transient store failure is retried by
@@ -211,10 +228,19 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	res.Format = string(rd.Format())
 
 	idx := i.deps.Index()
+	// Blocks are created as the queue fills (a small object needs one)
+	// and kept for the next object.
 	free := make(chan *slot, i.opts.Queue+1)
-	for range cap(free) {
-		free <- &slot{batch: NewBatch()}
-	}
+	made := 0
+	defer func() {
+		for range made {
+			select {
+			case sl := <-free:
+				i.pools.slots.Put(sl)
+			default:
+			}
+		}
+	}()
 	work := make(chan *slot, i.opts.Queue)
 	sinkDone := make(chan struct{})
 	failed := make(chan struct{}) // closed by the sink when it fails
@@ -238,12 +264,17 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	var readErr error
 	for {
 		var sl *slot
-		select {
-		case sl = <-free:
-		case <-ctx.Done():
-			readErr = ctx.Err()
-		case <-failed:
-			readErr = errSinkStopped
+		if made < cap(free) && len(free) == 0 {
+			sl = i.slot()
+			made++
+		} else {
+			select {
+			case sl = <-free:
+			case <-ctx.Done():
+				readErr = ctx.Err()
+			case <-failed:
+				readErr = errSinkStopped
+			}
 		}
 		if readErr != nil {
 			break
@@ -308,8 +339,12 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 		}
 	}()
 	// One set of attribution columns: Send is done with a block when it
-	// returns.
-	attributed := NewAttribution()
+	// returns. It is kept for the next object (with its address cache).
+	attributed, _ := i.pools.attrs.Get().(*Attribution)
+	if attributed == nil {
+		attributed = NewAttribution()
+	}
+	defer i.pools.attrs.Put(attributed)
 	var st store.BlockStream
 	seg, blocks, rows := 0, 0, 0
 	end := func() {

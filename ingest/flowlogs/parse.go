@@ -368,16 +368,18 @@ func (in *interner) reset(c *store.LowCardinalityRefs) {
 	clear(in.m)
 	in.m[""] = 0
 	in.last, in.lastVal = 0, ""
-	if in.slots == nil {
-		in.slots = new([internSlots]uint32)
+	if in.slots != nil {
+		clear(in.slots[:])
 	}
-	clear(in.slots[:])
 }
 
 // intern returns the position of t in c's table, adding it when new.
 func (in *interner) intern(c *store.LowCardinalityRefs, t []byte) uint32 {
 	if string(t) == in.lastVal {
 		return in.last
+	}
+	if in.slots == nil { // columns that only ever see one value skip it
+		in.slots = new([internSlots]uint32)
 	}
 	slot := &in.slots[internHash(t)]
 	if k := *slot; k != 0 && string(t) == c.Table[k-1] {
