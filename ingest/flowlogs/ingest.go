@@ -265,8 +265,15 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	for {
 		var sl *slot
 		if made < cap(free) && len(free) == 0 {
-			sl = i.slot()
-			made++
+			select {
+			case <-ctx.Done():
+				readErr = ctx.Err()
+			case <-failed:
+				readErr = errSinkStopped
+			default:
+				sl = i.slot()
+				made++
+			}
 		} else {
 			select {
 			case sl = <-free:
