@@ -429,7 +429,7 @@ const StreamPartBytes = 32 << 20
 // default. The engine reads a stream in bursts: while it writes a part it
 // reads nothing, and without a queue the parser and the attribution would
 // wait too. Eight blocks (about 30 MB) with 32 MB parts cover most of a
-// part's write: best of three rounds, 0.84–1.06× the storage limit against
+// part's write: best of three rounds, 0.84–0.93× the storage limit against
 // 0.68–0.73× with two blocks and 64 MB parts (make bench).
 const IngestQueue = 8
 
