@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/furrowdev/furrow/internal/posmemo"
 )
 
 // LowCardinality is a LowCardinality(String) column that builds its
@@ -18,7 +20,7 @@ type LowCardinality struct {
 	dict  map[string]uint32
 	index proto.ColStr
 	keys  []uint32
-	raw   proto.ColLowCardinalityRaw
+	lcEncoder
 
 	lastKey uint32
 	lastVal string
@@ -82,11 +84,6 @@ func (c *LowCardinality) Row(i int) string { return c.index.Row(int(c.keys[i])) 
 // Rows implements proto.ColInput.
 func (c *LowCardinality) Rows() int { return len(c.keys) }
 
-// Type implements proto.ColInput.
-func (c *LowCardinality) Type() proto.ColumnType {
-	return proto.ColumnTypeLowCardinality.Sub(proto.ColumnTypeString)
-}
-
 // Reset empties the column, keeping its memory; the dictionary is reset too
 // so a column does not grow without bound across batches.
 func (c *LowCardinality) Reset() {
@@ -101,6 +98,27 @@ func (c *LowCardinality) Prepare() error {
 	narrowKeys(&c.raw, &c.index, c.keys)
 	return nil
 }
+
+// lcEncoder is the encoding side shared by the LowCardinality(String)
+// columns: Prepare fills raw, and Native encoding writes it.
+type lcEncoder struct {
+	raw proto.ColLowCardinalityRaw
+}
+
+// Type implements proto.ColInput.
+func (lcEncoder) Type() proto.ColumnType {
+	return proto.ColumnTypeLowCardinality.Sub(proto.ColumnTypeString)
+}
+
+// EncodeState implements proto.StateEncoder.
+func (e *lcEncoder) EncodeState(b *proto.Buffer) { e.raw.EncodeState(b) }
+
+// EncodeColumn implements proto.ColInput; Prepare must have run first (the
+// Native encoders of ch-go and store/embedded call it).
+func (e *lcEncoder) EncodeColumn(b *proto.Buffer) { e.raw.EncodeColumn(b) }
+
+// WriteColumn implements proto.ColInput for ch-go's streaming writer.
+func (e *lcEncoder) WriteColumn(w *proto.Writer) { e.raw.WriteColumn(w) }
 
 // narrowKeys sets raw to index and keys, in the narrowest key width that
 // fits the dictionary.
@@ -125,20 +143,6 @@ func narrowKeys(raw *proto.ColLowCardinalityRaw, index *proto.ColStr, keys []uin
 	}
 }
 
-// EncodeState implements proto.StateEncoder.
-func (c *LowCardinality) EncodeState(b *proto.Buffer) { c.raw.EncodeState(b) }
-
-// EncodeColumn implements proto.ColInput; Prepare must have run first (the
-// Native encoders of ch-go and store/embedded call it).
-func (c *LowCardinality) EncodeColumn(b *proto.Buffer) {
-	c.raw.EncodeColumn(b)
-}
-
-// WriteColumn implements proto.ColInput for ch-go's streaming writer.
-func (c *LowCardinality) WriteColumn(w *proto.Writer) {
-	c.raw.WriteColumn(w)
-}
-
 var _ proto.ColInput = (*LowCardinality)(nil)
 
 // LowCardinalityStrings is a LowCardinality(String) column over a plain
@@ -156,7 +160,7 @@ type LowCardinalityStrings struct {
 	cache [lcCacheSize]lcCacheEntry
 	index proto.ColStr
 	keys  []uint32
-	raw   proto.ColLowCardinalityRaw
+	lcEncoder
 }
 
 const lcCacheSize = 512
@@ -184,11 +188,6 @@ func (c *LowCardinalityStrings) Rows() int { return len(c.Values) }
 
 // Reset empties the column, keeping its memory.
 func (c *LowCardinalityStrings) Reset() { c.Values = c.Values[:0] }
-
-// Type implements proto.ColInput.
-func (c *LowCardinalityStrings) Type() proto.ColumnType {
-	return proto.ColumnTypeLowCardinality.Sub(proto.ColumnTypeString)
-}
 
 // Prepare builds the dictionary (values in order of first appearance, as
 // ch-go does) and the narrowest keys.
@@ -226,15 +225,6 @@ func (c *LowCardinalityStrings) key(v string) uint32 {
 	return k
 }
 
-// EncodeState implements proto.StateEncoder.
-func (c *LowCardinalityStrings) EncodeState(b *proto.Buffer) { c.raw.EncodeState(b) }
-
-// EncodeColumn implements proto.ColInput; Prepare must have run first.
-func (c *LowCardinalityStrings) EncodeColumn(b *proto.Buffer) { c.raw.EncodeColumn(b) }
-
-// WriteColumn implements proto.ColInput for ch-go's streaming writer.
-func (c *LowCardinalityStrings) WriteColumn(w *proto.Writer) { c.raw.WriteColumn(w) }
-
 var _ proto.ColInput = (*LowCardinalityStrings)(nil)
 
 // LowCardinalityRefs is a LowCardinality(String) column given as a table of
@@ -261,12 +251,10 @@ type LowCardinalityRefs struct {
 	Dense bool
 
 	dict  map[string]uint32
-	seen  []uint32 // per table position: gen if keyed in this Prepare
-	key   []uint32 // per table position: its dictionary key
-	gen   uint32
+	key   posmemo.Memo[uint32] // per table position: its dictionary key
 	keys  []uint32
 	index proto.ColStr
-	raw   proto.ColLowCardinalityRaw
+	lcEncoder
 }
 
 // Row returns the value of row i.
@@ -277,11 +265,6 @@ func (c *LowCardinalityRefs) Rows() int { return len(c.Refs) }
 
 // Reset empties the rows, keeping the table and the memory.
 func (c *LowCardinalityRefs) Reset() { c.Refs = c.Refs[:0] }
-
-// Type implements proto.ColInput.
-func (c *LowCardinalityRefs) Type() proto.ColumnType {
-	return proto.ColumnTypeLowCardinality.Sub(proto.ColumnTypeString)
-}
 
 // Prepare builds the dictionary and the narrowest keys.
 func (c *LowCardinalityRefs) Prepare() error {
@@ -295,19 +278,14 @@ func (c *LowCardinalityRefs) Prepare() error {
 		c.prepareDense()
 		return nil
 	}
-	nextGen(&c.gen, &c.seen, &c.key, len(c.Table))
+	c.key.Begin(len(c.Table))
 	for _, r := range c.Refs {
-		if c.seen[r] != c.gen {
-			v := c.Table[r]
-			k, ok := c.dict[v]
-			if !ok {
-				k = uint32(c.index.Rows())
-				c.index.Append(v)
-				c.dict[v] = k
-			}
-			c.seen[r], c.key[r] = c.gen, k
+		k, ok := c.key.Get(r)
+		if !ok {
+			k = c.dictKey(c.Table[r])
+			c.key.Set(r, k)
 		}
-		c.keys = append(c.keys, c.key[r])
+		c.keys = append(c.keys, k)
 	}
 	narrowKeys(&c.raw, &c.index, c.keys)
 	return nil
@@ -317,13 +295,7 @@ func (c *LowCardinalityRefs) Prepare() error {
 // maps the rows straight to the narrowest keys.
 func (c *LowCardinalityRefs) prepareDense() {
 	for _, v := range c.Table {
-		k, ok := c.dict[v]
-		if !ok {
-			k = uint32(c.index.Rows())
-			c.index.Append(v)
-			c.dict[v] = k
-		}
-		c.keys = append(c.keys, k)
+		c.keys = append(c.keys, c.dictKey(v))
 	}
 	raw := &c.raw
 	raw.Index = &c.index
@@ -348,31 +320,18 @@ func (c *LowCardinalityRefs) prepareDense() {
 	}
 }
 
-// nextGen starts a new generation of per-position marks over a table of n
-// positions: a mark equal to *gen was set in this generation. Marks are
-// cleared only when the counter wraps.
-func nextGen(gen *uint32, seen, vals *[]uint32, n int) {
-	if len(*seen) < n {
-		*seen = append(*seen, make([]uint32, n-len(*seen))...)
-		*vals = append(*vals, make([]uint32, n-len(*vals))...)
-	}
-	*gen++
-	if *gen == 0 {
-		clear(*seen)
-		*gen = 1
-	}
-}
-
-// EncodeState implements proto.StateEncoder.
-func (c *LowCardinalityRefs) EncodeState(b *proto.Buffer) { c.raw.EncodeState(b) }
-
-// EncodeColumn implements proto.ColInput; Prepare must have run first.
-func (c *LowCardinalityRefs) EncodeColumn(b *proto.Buffer) { c.raw.EncodeColumn(b) }
-
-// WriteColumn implements proto.ColInput for ch-go's streaming writer.
-func (c *LowCardinalityRefs) WriteColumn(w *proto.Writer) { c.raw.WriteColumn(w) }
-
 var _ proto.ColInput = (*LowCardinalityRefs)(nil)
+
+// dictKey returns v's key in the dictionary, adding v when new.
+func (c *LowCardinalityRefs) dictKey(v string) uint32 {
+	k, ok := c.dict[v]
+	if !ok {
+		k = uint32(c.index.Rows())
+		c.index.Append(v)
+		c.dict[v] = k
+	}
+	return k
+}
 
 // StringRefs is a String column given, like LowCardinalityRefs, as a table
 // of values and a position per row. Prepare encodes each used value once;
@@ -383,9 +342,7 @@ type StringRefs struct {
 	// Refs are the rows: positions in Table.
 	Refs []uint32
 
-	seen []uint32 // per table position: gen if encoded in this Prepare
-	off  []uint32 // per table position: where its encoding starts in enc
-	gen  uint32
+	span posmemo.Memo[[2]uint32] // per table position: its encoding in enc
 	enc  []byte
 }
 
@@ -404,13 +361,14 @@ func (c *StringRefs) Type() proto.ColumnType { return proto.ColumnTypeString }
 // Prepare encodes the values the rows use.
 func (c *StringRefs) Prepare() error {
 	c.enc = c.enc[:0]
-	nextGen(&c.gen, &c.seen, &c.off, len(c.Table))
+	c.span.Begin(len(c.Table))
 	for _, r := range c.Refs {
-		if c.seen[r] != c.gen {
-			c.seen[r], c.off[r] = c.gen, uint32(len(c.enc))
+		if _, ok := c.span.Get(r); !ok {
+			from := uint32(len(c.enc))
 			v := c.Table[r]
 			c.enc = binary.AppendUvarint(c.enc, uint64(len(v)))
 			c.enc = append(c.enc, v...)
+			c.span.Set(r, [2]uint32{from, uint32(len(c.enc))})
 		}
 	}
 	return nil
@@ -418,9 +376,8 @@ func (c *StringRefs) Prepare() error {
 
 // encoded returns the encoding of position r; Prepare must have run.
 func (c *StringRefs) encoded(r uint32) []byte {
-	o := c.off[r]
-	n, w := binary.Uvarint(c.enc[o:])
-	return c.enc[o : o+uint32(w)+uint32(n)]
+	sp, _ := c.span.Get(r)
+	return c.enc[sp[0]:sp[1]]
 }
 
 // EncodeColumn implements proto.ColInput; Prepare must have run first.

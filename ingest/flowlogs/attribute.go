@@ -7,6 +7,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 
 	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/internal/posmemo"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -139,7 +140,7 @@ func (a *Attributor) netInfo(ip netip.Addr) netInfo {
 // than half.
 type Attribution struct {
 	src, dst side
-	eniNAT   refMemo[int8] // per interface-id position: 1 a NAT gateway's, -1 not
+	eniNAT   posmemo.Memo[eniNAT] // per interface-id position
 	source   *store.LowCardinalityRefs
 	class    *store.LowCardinalityStrings
 	transfer proto.ColFloat64
@@ -153,9 +154,9 @@ const maxNetCache = 1 << 16
 // side numbers the distinct ends of one side of a block, in order of
 // first use, and holds the side's columns.
 type side struct {
-	ends   map[End]uint32  // end → position in list and tables
-	list   []End           // the ends by position
-	byPod  refMemo[uint32] // per pod index interval: its end, see id
+	ends   map[End]uint32       // end → position in list and tables
+	list   []End                // the ends by position
+	byPod  posmemo.Memo[uint32] // per pod index interval: its end, see id
 	tables endTables
 	cols   endCols
 }
@@ -172,8 +173,10 @@ func newSide() side {
 // numbered by interval through an array instead of hashing the strings of
 // an End.
 func (sd *side) id(e *End, iv int) uint32 {
-	if iv >= 0 && sd.byPod.seen[iv] == sd.byPod.gen {
-		return sd.byPod.val[iv]
+	if iv >= 0 {
+		if id, ok := sd.byPod.Get(uint32(iv)); ok {
+			return id
+		}
 	}
 	id, ok := sd.ends[*e]
 	if !ok {
@@ -183,7 +186,7 @@ func (sd *side) id(e *End, iv int) uint32 {
 		sd.tables.add(e)
 	}
 	if iv >= 0 {
-		sd.byPod.seen[iv], sd.byPod.val[iv] = sd.byPod.gen, id
+		sd.byPod.Set(uint32(iv), id)
 	}
 	return id
 }
@@ -194,7 +197,7 @@ func (sd *side) reset(idx *pods.Index) {
 	sd.tables.reset()
 	sd.cols.refs = sd.cols.refs[:0]
 	if idx != nil {
-		sd.byPod.begin(idx.Intervals())
+		sd.byPod.Begin(idx.Intervals())
 	}
 }
 
@@ -300,7 +303,7 @@ func (o *Attribution) net(a *Attributor, k proto.IPv6) netInfo {
 // before reusing either.
 func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *Attribution) store.Block {
 	out.reset(idx)
-	out.eniNAT.begin(len(b.cols[idxInterfaceID].lc.Table))
+	out.eniNAT.Begin(len(b.cols[idxInterfaceID].lc.Table))
 	n := b.Rows()
 	var src, dst End
 	for i := range n {
@@ -363,8 +366,8 @@ func (a *Attributor) record(b *Batch, i int, idx *pods.Index, out *Attribution, 
 	} else if n, ok := a.nat(hopDst); ok {
 		f.natSide, f.natZone = natDst, n.zone
 	}
-	if f.natSide == natNone && len(a.natByENI) > 0 && a.natENI(b, i, out) {
-		if n, ok := a.natByENI[b.InterfaceID(i)]; ok {
+	if f.natSide == natNone && len(a.natByENI) > 0 {
+		if n, ok := a.natENI(b, i, out); ok {
 			switch f.direction {
 			case "egress":
 				f.natSide, f.natZone = natSrc, n.zone
@@ -401,40 +404,23 @@ func (a *Attributor) nat(ip proto.IPv6) (natInfo, bool) {
 	return n, ok
 }
 
-// natENI reports whether row i was logged by a NAT gateway's ENI,
-// remembering the answer per interface-id of the block: the map lookup
-// hashes a string, the memo indexes an array.
-func (a *Attributor) natENI(b *Batch, i int, out *Attribution) bool {
+// natENI returns the NAT gateway whose ENI logged row i, remembering the
+// answer per interface-id of the block: the map lookup hashes a string,
+// the memo indexes an array.
+func (a *Attributor) natENI(b *Batch, i int, out *Attribution) (natInfo, bool) {
 	r := b.ref(idxInterfaceID, i)
-	m := &out.eniNAT
-	if m.seen[r] != m.gen {
-		_, ok := a.natByENI[b.cols[idxInterfaceID].lc.Table[r]]
-		m.seen[r], m.val[r] = m.gen, -1
-		if ok {
-			m.val[r] = 1
-		}
+	m, ok := out.eniNAT.Get(r)
+	if !ok {
+		m.nat, m.ok = a.natByENI[b.cols[idxInterfaceID].lc.Table[r]]
+		out.eniNAT.Set(r, m)
 	}
-	return m.val[r] > 0
+	return m.nat, m.ok
 }
 
-// refMemo remembers a value per position of a column table, for one block
-// (begin starts the block).
-type refMemo[T any] struct {
-	gen  uint32
-	seen []uint32
-	val  []T
-}
-
-func (m *refMemo[T]) begin(n int) {
-	if len(m.seen) < n {
-		m.seen = append(m.seen, make([]uint32, n-len(m.seen))...)
-		m.val = append(m.val, make([]T, n-len(m.val))...)
-	}
-	m.gen++
-	if m.gen == 0 {
-		clear(m.seen)
-		m.gen = 1
-	}
+// eniNAT is what natENI remembers of an interface.
+type eniNAT struct {
+	nat natInfo
+	ok  bool
 }
 
 // resolve says what ip was at t (Unix nanoseconds). It returns the pod
@@ -452,8 +438,8 @@ func (a *Attributor) resolve(ip proto.IPv6, service string, t int64, idx *pods.I
 		if ep, iv := idx.Find(ip, t); ep != nil {
 			if ep.Zone == "" {
 				iv = -1 // placed by its subnet, or by the logging ENI
-			} else if m := &sd.byPod; m.seen[iv] == m.gen {
-				*e = sd.list[m.val[iv]]
+			} else if id, ok := sd.byPod.Get(uint32(iv)); ok {
+				*e = sd.list[id]
 				return iv
 			}
 			e.Kind, e.Endpoint, e.Zone = KindPod, ep, ep.Zone
