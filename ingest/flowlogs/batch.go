@@ -212,54 +212,23 @@ func (b *Batch) addr(f, i int) netip.Addr {
 	return netip.AddrFrom16(b.ip16(f, i)).Unmap()
 }
 
-// ip16 returns row i's address field f as stored: 16 bytes, IPv4 mapped.
-func (b *Batch) ip16(f, i int) proto.IPv6 {
-	if c := b.cols[f].ip; i < len(c) {
+// at returns c[i], or the zero value past the end of c.
+func at[T any](c []T, i int) T {
+	if i < len(c) {
 		return c[i]
 	}
-	return proto.IPv6{}
+	var zero T
+	return zero
 }
+
+// ip16 returns row i's address field f as stored: 16 bytes, IPv4 mapped.
+func (b *Batch) ip16(f, i int) proto.IPv6 { return at(b.cols[f].ip, i) }
 
 // ref returns the position of row i's string field f in its column's
 // table (0 is "").
-func (b *Batch) ref(f, i int) uint32 {
-	if r := b.cols[f].lc.Refs; i < len(r) {
-		return r[i]
-	}
-	return 0
-}
+func (b *Batch) ref(f, i int) uint32 { return at(b.cols[f].lc.Refs, i) }
 
-func (b *Batch) str(f, i int) string {
-	return b.cols[f].lc.Table[b.ref(f, i)]
-}
-
-func (b *Batch) u64(f, i int) uint64 {
-	if c := b.cols[f].u64; i < len(c) {
-		return c[i]
-	}
-	return 0
-}
-
-func (b *Batch) u16(f, i int) uint16 {
-	if c := b.cols[f].u16; i < len(c) {
-		return c[i]
-	}
-	return 0
-}
-
-func (b *Batch) u8(f, i int) uint8 {
-	if c := b.cols[f].u8; i < len(c) {
-		return c[i]
-	}
-	return 0
-}
-
-func (b *Batch) time32(f, i int) uint32 {
-	if c := b.cols[f].dt.Data; i < len(c) {
-		return uint32(c[i])
-	}
-	return 0
-}
+func (b *Batch) str(f, i int) string { return b.cols[f].lc.Table[b.ref(f, i)] }
 
 // SrcAddr returns row i's srcaddr; IPv4 addresses come back as IPv4 (not
 // IPv4-mapped) and an absent address as the zero-filled IPv6 "::".
@@ -275,28 +244,28 @@ func (b *Batch) PktSrcAddr(i int) netip.Addr { return b.addr(idxPktSrcAddr, i) }
 func (b *Batch) PktDstAddr(i int) netip.Addr { return b.addr(idxPktDstAddr, i) }
 
 // Start returns row i's start as unix seconds (0 when absent).
-func (b *Batch) Start(i int) uint32 { return b.time32(idxStart, i) }
+func (b *Batch) Start(i int) uint32 { return uint32(at(b.cols[idxStart].dt.Data, i)) }
 
 // End returns row i's end as unix seconds (0 when absent).
-func (b *Batch) End(i int) uint32 { return b.time32(idxEnd, i) }
+func (b *Batch) End(i int) uint32 { return uint32(at(b.cols[idxEnd].dt.Data, i)) }
 
 // StartTime returns row i's start as a UTC time.
 func (b *Batch) StartTime(i int) time.Time { return time.Unix(int64(b.Start(i)), 0).UTC() }
 
 // Bytes returns row i's byte count.
-func (b *Batch) Bytes(i int) uint64 { return b.u64(idxBytes, i) }
+func (b *Batch) Bytes(i int) uint64 { return at(b.cols[idxBytes].u64, i) }
 
 // Packets returns row i's packet count.
-func (b *Batch) Packets(i int) uint64 { return b.u64(idxPackets, i) }
+func (b *Batch) Packets(i int) uint64 { return at(b.cols[idxPackets].u64, i) }
 
 // Protocol returns row i's IANA protocol number.
-func (b *Batch) Protocol(i int) uint8 { return b.u8(idxProtocol, i) }
+func (b *Batch) Protocol(i int) uint8 { return at(b.cols[idxProtocol].u8, i) }
 
 // SrcPort returns row i's source port.
-func (b *Batch) SrcPort(i int) uint16 { return b.u16(idxSrcPort, i) }
+func (b *Batch) SrcPort(i int) uint16 { return at(b.cols[idxSrcPort].u16, i) }
 
 // DstPort returns row i's destination port.
-func (b *Batch) DstPort(i int) uint16 { return b.u16(idxDstPort, i) }
+func (b *Batch) DstPort(i int) uint16 { return at(b.cols[idxDstPort].u16, i) }
 
 // AccountID returns row i's account-id ("" when absent).
 func (b *Batch) AccountID(i int) string { return b.str(idxAccountID, i) }
@@ -329,7 +298,7 @@ func (b *Batch) AZID(i int) string { return b.str(idxAZID, i) }
 func (b *Batch) FlowDirection(i int) string { return b.str(idxFlowDirection, i) }
 
 // TrafficPath returns row i's traffic-path (0 when absent).
-func (b *Batch) TrafficPath(i int) uint8 { return b.u8(idxTrafficPath, i) }
+func (b *Batch) TrafficPath(i int) uint8 { return at(b.cols[idxTrafficPath].u8, i) }
 
 // PktSrcAWSService returns row i's pkt-src-aws-service.
 func (b *Batch) PktSrcAWSService(i int) string { return b.str(idxPktSrcAWSService, i) }

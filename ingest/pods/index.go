@@ -100,8 +100,8 @@ func NewIndex(pods []PodIP, nodes []NodeInfo) *Index {
 		}
 		run := uint64(len(idx.ivs))<<32 | uint64(len(ivs))
 		idx.ivs = append(idx.ivs, ivs...)
-		if ip := netip.AddrFrom16(k); ip.Is4In6() {
-			idx.v4[v4key(ip.Unmap())] = run
+		if v4, ok := v4key(k); ok {
+			idx.v4[v4] = run
 		} else {
 			idx.v6[k] = run
 		}
@@ -109,9 +109,25 @@ func NewIndex(pods []PodIP, nodes []NodeInfo) *Index {
 	return idx
 }
 
-func v4key(ip netip.Addr) uint32 {
-	b := ip.As4()
-	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+// v4Prefix starts an IPv4-mapped address.
+var v4Prefix = [12]byte{10: 0xff, 11: 0xff}
+
+// v4key returns the key of an IPv4(-mapped) address in the v4 map.
+func v4key(ip [16]byte) (uint32, bool) {
+	if [12]byte(ip[:12]) != v4Prefix {
+		return 0, false
+	}
+	return uint32(ip[12])<<24 | uint32(ip[13])<<16 | uint32(ip[14])<<8 | uint32(ip[15]), true
+}
+
+// run returns ip's run of intervals (offset<<32 | length).
+func (idx *Index) run(ip [16]byte) (uint64, bool) {
+	if k, ok := v4key(ip); ok {
+		run, ok := idx.v4[k]
+		return run, ok
+	}
+	run, ok := idx.v6[ip]
+	return run, ok
 }
 
 func nanos(t time.Time, zero int64) int64 {
@@ -143,13 +159,7 @@ func (idx *Index) Lookup(ip netip.Addr, t time.Time) (Endpoint, bool) {
 // memoize per interval in an array. The record is shared and must not be
 // modified.
 func (idx *Index) Find(ip [16]byte, t int64) (*Endpoint, int) {
-	var run uint64
-	var ok bool
-	if [12]byte(ip[:12]) == v4Prefix {
-		run, ok = idx.v4[uint32(ip[12])<<24|uint32(ip[13])<<16|uint32(ip[14])<<8|uint32(ip[15])]
-	} else {
-		run, ok = idx.v6[ip]
-	}
+	run, ok := idx.run(ip)
 	if !ok {
 		return nil, -1
 	}
@@ -163,8 +173,6 @@ func (idx *Index) Find(ip [16]byte, t int64) (*Endpoint, int) {
 // Intervals is the number of intervals in the index.
 func (idx *Index) Intervals() int { return len(idx.ivs) }
 
-var v4Prefix = [12]byte{10: 0xff, 11: 0xff}
-
 // LookupCluster is Lookup restricted to one cluster.
 func (idx *Index) LookupCluster(cluster string, ip netip.Addr, t time.Time) (Endpoint, bool) {
 	ep := idx.lookup(ip, t, cluster)
@@ -175,13 +183,7 @@ func (idx *Index) LookupCluster(cluster string, ip netip.Addr, t time.Time) (End
 }
 
 func (idx *Index) lookup(ip netip.Addr, t time.Time, cluster string) *Endpoint {
-	var run uint64
-	var ok bool
-	if ip = ip.Unmap(); ip.Is4() {
-		run, ok = idx.v4[v4key(ip)]
-	} else {
-		run, ok = idx.v6[ip.As16()]
-	}
+	run, ok := idx.run(ip.Unmap().As16())
 	if !ok {
 		return nil
 	}
