@@ -28,16 +28,19 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/chdb-io/chdb-go/chdb"
-
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 	"github.com/furrowdev/furrow/store/embedded/chdblib"
 )
 
-// engine is the process's single chDB session.
+// engine is the process's single chDB connection.
 type engine struct {
-	mu        sync.Mutex // serializes queries and guards currentDB
-	session   *chdb.Session
+	// slot serializes queries (the engine runs one statement at a time per
+	// connection, and the chdb result API is not safe to use concurrently)
+	// and guards currentDB. It is a channel so that a caller can stop
+	// waiting for it when its context ends.
+	slot      chan struct{}
+	conn      *conn
 	dir       string
 	lock      *dirLock
 	currentDB string
@@ -45,6 +48,18 @@ type engine struct {
 	staging   string
 	seq       atomic.Uint64
 }
+
+// acquire takes the engine, or gives up when ctx ends first.
+func (e *engine) acquire(ctx context.Context) error {
+	select {
+	case e.slot <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (e *engine) release() { <-e.slot }
 
 var (
 	engineMu sync.Mutex
@@ -138,21 +153,21 @@ func openEngine(cfg Configuration, opts Options, logger *slog.Logger) (*engine, 
 		lk.release()
 		return nil, fmt.Errorf("staging directory: %w", err)
 	}
-	sess, err := chdb.NewSession(dir)
+	c, err := openConn(dir)
 	if err != nil {
 		lk.release()
 		return nil, fmt.Errorf("start embedded ClickHouse on %s: %w", dir, err)
 	}
 	logger.Debug("embedded ClickHouse started", "dir", dir, "library", chdblib.Path)
-	theEng = &engine{session: sess, dir: dir, lock: lk, refs: 1, staging: staging}
+	theEng = &engine{slot: make(chan struct{}, 1), conn: c, dir: dir, lock: lk, refs: 1, staging: staging}
 	return theEng, nil
 }
 
 // SetAddress records the HTTP address of the holder in the lock file, so
 // other furrow commands on the same data directory can go through it.
 func (s *Store) SetAddress(addr string) error {
-	s.eng.mu.Lock()
-	defer s.eng.mu.Unlock()
+	_ = s.eng.acquire(context.Background())
+	defer s.eng.release()
 	s.eng.lock.holder.Address = addr
 	return s.eng.lock.write()
 }
@@ -175,9 +190,9 @@ func (s *Store) Close() error {
 	if e.refs > 0 {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.session.Close()
+	_ = e.acquire(context.Background())
+	defer e.release()
+	e.conn.close()
 	e.lock.release()
 	_ = os.RemoveAll(e.staging)
 	theEng = nil
@@ -194,9 +209,19 @@ func (s *Store) Exec(ctx context.Context, query string, opts ...store.Option) er
 	return s.Query(ctx, io.Discard, query, "TSV", opts...)
 }
 
-// Query implements store.Store. The embedded engine cannot cancel a running
-// query; ctx is checked before it starts, and callers bound run time with
-// the max_execution_time setting.
+// Query implements store.Store.
+//
+// SELECT-like statements run as streaming queries: their output comes in
+// chunks, and when ctx ends between two chunks the query is cancelled and
+// the engine is free for the next caller. A chunk that is being computed
+// cannot be interrupted (chDB queues a cancel behind the fetch under way),
+// so a long aggregation that produces its first chunk late runs until that
+// chunk or until its max_execution_time; the caller still gets ctx's error
+// at once. Other statements (DDL, INSERT, SHOW…) run to completion.
+//
+// Every result handle is destroyed on every path, and a failure on the
+// non-streaming path is followed by a reset of the engine's output (see
+// conn.plainQuery): a query only ever sees its own result.
 func (s *Store) Query(ctx context.Context, w io.Writer, query, format string, opts ...store.Option) error {
 	if s.closed.Load() {
 		return store.ErrClosed
@@ -215,35 +240,29 @@ func (s *Store) Query(ctx context.Context, w io.Writer, query, format string, op
 		}
 	}
 	q = appendSettings(q, o.Settings)
-	// The engine cannot interrupt a query, but the caller should not have
-	// to wait for one it gave up on: the query runs on, the result is freed
-	// when it ends, and the caller gets ctx's error at once.
-	type result struct {
-		buf  []byte
-		free func()
-		err  error
+	plain := formatsOutput(o.Settings)
+	if err := checkOneStatement(q); err != nil {
+		return err
 	}
+	type result struct {
+		buf []byte
+		err error
+	}
+	// The query runs in its own goroutine so that a caller whose context
+	// ends gets its error at once, even while a chunk is being computed;
+	// the goroutine sees ctx between chunks and cancels the query.
 	done := make(chan result, 1)
-	abandoned := make(chan struct{})
 	go func() {
-		buf, free, err := s.run(q, format)
-		select {
-		case done <- result{buf, free, err}:
-		case <-abandoned:
-			if free != nil {
-				free()
-			}
-		}
+		buf, err := s.run(ctx, q, format, plain)
+		done <- result{buf, err}
 	}()
 	select {
 	case <-ctx.Done():
-		close(abandoned)
 		return ctx.Err()
 	case r := <-done:
 		if r.err != nil {
 			return r.err
 		}
-		defer r.free()
 		if len(r.buf) == 0 {
 			return nil
 		}
@@ -252,52 +271,118 @@ func (s *Store) Query(ctx context.Context, w io.Writer, query, format string, op
 	}
 }
 
-// run executes q in the Store's database and returns the result buffer; free
-// must be called once the buffer has been used.
-func (s *Store) run(q, format string) ([]byte, func(), error) {
-	e := s.eng
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.currentDB != s.database {
-		use := "USE " + quoteIdent(s.database)
-		if err := e.exec(use); err != nil {
-			// The database may have been dropped behind this Store (tests
-			// drop theirs in cleanup): recreate it so USE works.
-			if err := e.exec("CREATE DATABASE IF NOT EXISTS " + quoteIdent(s.database)); err != nil {
-				return nil, nil, err
-			}
-			if err := e.exec(use); err != nil {
-				return nil, nil, err
-			}
+// formatsOutput reports whether settings change how the output is written.
+// chDB 26.5 creates a streaming query's output format before it applies the
+// query's SETTINGS clause (verified: date_time_output_format='iso' is
+// ignored when streaming, honoured otherwise), so such queries run on the
+// non-streaming path.
+func formatsOutput(settings map[string]string) bool {
+	for k := range settings {
+		if strings.Contains(k, "format") || strings.HasSuffix(k, "_representation") {
+			return true
 		}
-		e.currentDB = s.database
 	}
-	r, err := e.session.Query(q, format)
-	if err != nil {
-		return nil, nil, store.ParseError(err.Error())
-	}
-	if r == nil {
-		return nil, func() {}, nil
-	}
-	return r.Buf(), r.Free, nil
+	return false
 }
 
-// exec runs q and frees its result; the caller holds e.mu.
-func (e *engine) exec(q string) error {
-	r, err := e.session.Query(q, "TSV")
-	if err != nil {
-		return store.ParseError(err.Error())
+// run executes q in the Store's database and returns its output. plain
+// skips the streaming path.
+func (s *Store) run(ctx context.Context, q, format string, plain bool) ([]byte, error) {
+	e := s.eng
+	if err := e.acquire(ctx); err != nil {
+		return nil, err
 	}
-	if r != nil {
-		r.Free()
+	defer e.release()
+	if err := s.useDatabase(); err != nil {
+		return nil, err
+	}
+	var st *stream
+	streamable := false
+	if !plain {
+		var err error
+		st, streamable, err = e.conn.streamQuery(q, format)
+		if err != nil {
+			return nil, store.ParseError(err.Error())
+		}
+	}
+	if !streamable {
+		out, err := e.conn.plainQuery(q, format)
+		if err != nil {
+			return nil, store.ParseError(err.Error())
+		}
+		return out, nil
+	}
+	var out []byte
+	var err error
+	for {
+		if err := ctx.Err(); err != nil {
+			st.close(true)
+			return nil, err
+		}
+		var done bool
+		out, done, err = st.next(out)
+		if err != nil {
+			st.close(false)
+			return nil, store.ParseError(err.Error())
+		}
+		if done {
+			st.close(false)
+			return out, nil
+		}
+	}
+}
+
+// useDatabase makes the Store's database the engine's current one; the
+// caller holds the engine.
+func (s *Store) useDatabase() error {
+	e := s.eng
+	if e.currentDB == s.database {
+		return nil
+	}
+	use := "USE " + quoteIdent(s.database)
+	if err := e.exec(use); err != nil {
+		// The database may have been dropped behind this Store (tests
+		// drop theirs in cleanup): recreate it so USE works.
+		if err := e.exec("CREATE DATABASE IF NOT EXISTS " + quoteIdent(s.database)); err != nil {
+			return err
+		}
+		if err := e.exec(use); err != nil {
+			return err
+		}
+	}
+	e.currentDB = s.database
+	return nil
+}
+
+// execPlain runs a statement that cannot stream and returns nothing (an
+// INSERT) in the Store's database, without trying it as a streaming query
+// first.
+func (s *Store) execPlain(ctx context.Context, q string) error {
+	e := s.eng
+	if err := e.acquire(ctx); err != nil {
+		return err
+	}
+	defer e.release()
+	if err := s.useDatabase(); err != nil {
+		return err
+	}
+	return e.exec(q)
+}
+
+// exec runs a statement that returns nothing; the caller holds the engine.
+func (e *engine) exec(q string) error {
+	if _, err := e.conn.plainQuery(q, "TSV"); err != nil {
+		return store.ParseError(err.Error())
 	}
 	return nil
 }
 
 // rawExec runs q outside any database (used for CREATE DATABASE).
 func (s *Store) rawExec(q string) error {
-	s.eng.mu.Lock()
-	defer s.eng.mu.Unlock()
+	if err := s.eng.acquire(context.Background()); err != nil {
+		return err
+	}
+	defer s.eng.release()
 	return s.eng.exec(q)
 }
 
@@ -315,6 +400,22 @@ func validIdent(s string) bool {
 
 func quoteIdent(s string) string {
 	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "`", "\\`") + "`"
+}
+
+// checkOneStatement refuses what the engine must never receive: more than
+// one statement (chDB runs every ';'-separated statement of a
+// non-streaming query, which a ClickHouse server's HTTP interface refuses,
+// and which would let a trailing SETTINGS clause cover only the last
+// statement) and NUL bytes (the engine takes queries as C strings, so a NUL
+// would cut the query short).
+func checkOneStatement(q string) error {
+	if strings.IndexByte(q, 0) >= 0 {
+		return &store.Error{Code: store.CodeSyntaxError, Name: "SYNTAX_ERROR", Message: "the query contains a NUL byte"}
+	}
+	if err := chsql.OneStatement(q); err != nil {
+		return &store.Error{Code: store.CodeSyntaxError, Name: "SYNTAX_ERROR", Message: "Multi-statements are not allowed: " + err.Error()}
+	}
+	return nil
 }
 
 // sweepStaging removes the staging directories of furrow processes that are

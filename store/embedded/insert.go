@@ -309,10 +309,8 @@ func (s *Store) insertFile(table string, columns []string, path, format, token s
 	q.WriteString(strings.TrimPrefix(appendSettings("", all), "\n"))
 	q.WriteString(" FORMAT ")
 	q.WriteString(format)
-	_, free, err := s.run(q.String(), "TSV")
-	if err != nil {
+	if err := s.execPlain(context.Background(), q.String()); err != nil {
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
-	free()
 	return nil
 }

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Formats", testFormats},
 		{"Concurrent", testConcurrent},
 		{"Cancel", testCancel},
+		{"Isolation", testIsolation},
+		{"Abandoned", testAbandoned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
