@@ -57,8 +57,8 @@ func Tokens(q string) []Token {
 }
 
 type lexer struct {
-	q       string
-	pos     int
+	q        string
+	pos      int
 	prevSig  Kind
 	prevLast byte // the last byte of the previous significant token
 	prevDot  bool // the previous significant token was '.'

@@ -2,6 +2,7 @@ package sqlapi
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -70,7 +71,103 @@ var deniedFunctions = lowerSet(
 	"iceberg", "icebergS3", "icebergAzure", "icebergHDFS", "icebergLocal",
 	"deltaLake", "deltaLakeS3", "deltaLakeAzure", "deltaLakeLocal", "hudi",
 	"catboostEvaluate",
+	// merge() and loop() read tables named by a pattern or argument, which
+	// would reach system tables around the allow-list.
+	"merge", "loop",
+	// The server's paths and disks.
+	"getServerSetting", "filesystemAvailable", "filesystemCapacity", "filesystemUnreserved",
 )
+
+// systemTables are the system tables analysts may read, each with the
+// columns they may not (server paths). Everything else in the system
+// database is refused: system.processes shows other clients' SQL,
+// system.disks and system.server_settings the server's paths and
+// configuration, system.stack_trace the server's threads. The list is in
+// docs/api.md.
+var systemTables = map[string][]string{
+	"one": nil, "numbers": nil, "numbers_mt": nil, "zeros": nil, "zeros_mt": nil,
+	"databases":          {"data_path", "metadata_path"},
+	"tables":             {"data_paths", "metadata_path"},
+	"parts":              {"path", "disk_name"},
+	"columns":            nil,
+	"functions":          nil,
+	"table_functions":    nil,
+	"formats":            nil,
+	"data_type_families": nil,
+	"table_engines":      nil,
+	"time_zones":         nil,
+}
+
+// checkSystemTables enforces systemTables: names in the system database
+// must be listed, and when a listed table has hidden columns, the query
+// may neither name them nor use '*' or COLUMNS() anywhere (the AST does not
+// say which table a '*' expands).
+func checkSystemTables(ast []node) error {
+	hidden := map[string]bool{}
+	for _, n := range ast {
+		if n.typ != "TableIdentifier" && n.typ != "Identifier" {
+			continue
+		}
+		parts := strings.Split(n.name, ".")
+		if len(parts) < 2 || parts[0] != "system" {
+			continue
+		}
+		cols, ok := systemTables[parts[1]]
+		if !ok {
+			return &RefusedError{Reason: fmt.Sprintf("system.%s is not readable here: analysts may read %s", parts[1], allowedSystemTables())}
+		}
+		for _, c := range cols {
+			hidden[c] = true
+		}
+	}
+	if len(hidden) == 0 {
+		return nil
+	}
+	for _, n := range ast {
+		switch {
+		case strings.Contains(n.typ, "Asterisk") || strings.Contains(n.typ, "Matcher"):
+			return &RefusedError{Reason: "name the columns: '*' and COLUMNS() are not allowed on system tables with hidden columns (" + strings.Join(sortedKeys(hidden), ", ") + ")"}
+		case n.typ == "Identifier":
+			parts := strings.Split(n.name, ".")
+			if hidden[parts[len(parts)-1]] {
+				return &RefusedError{Reason: fmt.Sprintf("the column %s is hidden: it holds the server's paths", parts[len(parts)-1])}
+			}
+		}
+	}
+	return nil
+}
+
+func allowedSystemTables() string {
+	names := sortedKeys(systemTables)
+	for i, n := range names {
+		names[i] = "system." + n
+	}
+	return strings.Join(names, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// withoutOwnSettings removes the Set node that the SETTINGS clause of the
+// EXPLAIN statement itself adds to the tree (readonly=1): the last one, as
+// that clause ends the text. Any other Set node is a SETTINGS clause of the
+// user's, which classify refuses.
+func withoutOwnSettings(ast []node) []node {
+	for i := len(ast) - 1; i > 0; i-- { // never the root: SET is refused
+		if ast[i].typ == "Set" {
+			return append(ast[:i:i], ast[i+1:]...)
+		}
+	}
+	return ast
+}
+
+var errSettingsClause = &RefusedError{Reason: "SETTINGS clauses are not allowed, even in subqueries: the server sets the limits; remove the SETTINGS clause"}
 
 func lowerSet(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -86,17 +183,24 @@ func classify(ast []node, canonical string) (kind, error) {
 	if len(ast) == 0 {
 		return 0, ErrEmptyQuery
 	}
+	root := ast[0].typ
+	isSelect := root == "SelectWithUnionQuery" || root == "SelectIntersectExceptQuery" || root == "SelectQuery"
+	if !isSelect && root != "Explain" && !metadataRoots[root] {
+		return 0, &RefusedError{Reason: statementName(canonical) + " statements are not allowed: this endpoint only runs SELECT, SHOW, DESCRIBE and EXISTS"}
+	}
 	for _, n := range ast {
 		if n.typ == "Set" && n.depth > 0 {
-			return 0, &RefusedError{Reason: "SETTINGS clauses are not allowed, even in subqueries: the server sets the limits; remove the SETTINGS clause"}
+			return 0, errSettingsClause
 		}
 		if n.typ == "Function" && deniedFunctions[strings.ToLower(n.name)] {
 			return 0, &RefusedError{Reason: fmt.Sprintf("the %s() function is not allowed: it reads files, URLs, processes or other servers", n.name)}
 		}
 	}
-	root := ast[0].typ
+	if err := checkSystemTables(ast); err != nil {
+		return 0, err
+	}
 	switch {
-	case root == "SelectWithUnionQuery" || root == "SelectIntersectExceptQuery" || root == "SelectQuery":
+	case isSelect:
 		return kindSelect, checkSelectOutput(ast)
 	case root == "Explain":
 		return 0, &RefusedError{Reason: "EXPLAIN is not supported: it cannot run inside the read-only subquery that enforces the limits"}

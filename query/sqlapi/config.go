@@ -29,7 +29,9 @@ type Configuration struct {
 // DefaultConfiguration returns limits fit for interactive analysis.
 func DefaultConfiguration() Configuration {
 	return Configuration{
-		MaxExecutionTime: 60 * time.Second,
+		// Short: on the embedded engine a query holds the engine, and a
+		// long aggregation can only be stopped by this limit.
+		MaxExecutionTime: 15 * time.Second,
 		MaxResultRows:    1_000_000,
 		MaxResultBytes:   256 << 20,
 		MaxMemoryUsage:   4 << 30,
@@ -68,5 +70,8 @@ func (c Configuration) settings() map[string]string {
 		"max_result_bytes":     strconv.FormatUint(c.MaxResultBytes, 10),
 		"result_overflow_mode": "throw",
 		"max_memory_usage":     strconv.FormatUint(c.MaxMemoryUsage, 10),
+		// No addressToSymbol & co., and no server stack traces in errors.
+		"allow_introspection_functions": "0",
+		"calculate_text_stack_trace":    "0",
 	}
 }

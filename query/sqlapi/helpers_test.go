@@ -21,7 +21,7 @@ func here() string {
 
 // newTestRunner returns a Runner on a fresh database holding table t
 // (a UInt32, s String) with ten rows.
-func newTestRunner(t *testing.T, cfg Configuration) (*Runner, store.Store) {
+func newTestRunner(t testing.TB, cfg Configuration) (*Runner, store.Store) {
 	t.Helper()
 	s := chtest.Store(t)
 	ctx := context.Background()

@@ -23,6 +23,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -77,6 +78,12 @@ func (r *Runner) prepare(ctx context.Context, sql string, params map[string]stri
 		// chDB takes the query as a C string: a NUL would cut it short.
 		return plan{}, &RefusedError{Reason: "the query contains a NUL byte"}
 	}
+	// The engine's parser refuses a second statement too; refusing it here
+	// first, with a lexer that reads comments and quotes as ClickHouse
+	// does, means no text with one is ever sent.
+	if chsql.OneStatement(sql) != nil {
+		return plan{}, errMultiStatement
+	}
 	canonical, err := r.canonicalize(ctx, sql)
 	if err != nil {
 		return plan{}, err
@@ -87,16 +94,27 @@ func (r *Runner) prepare(ctx context.Context, sql string, params map[string]stri
 	// The canonical text is ClickHouse's own printing of one statement; a
 	// ';' outside quotes would mean the parser and the printer disagree, and
 	// the engine would run a second statement. Never send it.
-	for _, w := range words(canonical) {
-		if w == ";" {
-			return plan{}, errMultiStatement
-		}
+	if chsql.OneStatement(canonical) != nil {
+		return plan{}, errMultiStatement
 	}
+	// EXPLAIN AST runs under readonly=1 like every statement sent for the
+	// user. Its SETTINGS clause shows up in the tree as one Set node, which
+	// withoutOwnSettings takes out again; a second one is the user's.
 	var out bytes.Buffer
-	if err := r.store.Query(ctx, &out, "EXPLAIN AST "+canonical, "TSVRaw", store.WithParams(params)); err != nil {
+	if err := r.store.Query(ctx, &out, "EXPLAIN AST "+canonical, "TSVRaw",
+		store.WithParams(params), store.WithSettings(readOnly)); err != nil {
+		if se := asStoreError(err); se != nil && se.Code == store.CodeSyntaxError {
+			// Every statement this endpoint runs takes a SETTINGS clause
+			// (SYSTEM, KILL… do not): the canonical text parsed alone.
+			return plan{}, &RefusedError{Reason: statementName(canonical) + " statements are not allowed: this endpoint only runs SELECT, SHOW, DESCRIBE and EXISTS"}
+		}
+		if se := asStoreError(err); se != nil && se.Code == store.CodeReadonly {
+			// readonly=1 refuses the user's own SETTINGS clause.
+			return plan{}, errSettingsClause
+		}
 		return plan{}, err
 	}
-	k, err := classify(parseAST(out.String()), canonical)
+	k, err := classify(withoutOwnSettings(parseAST(out.String())), canonical)
 	if err != nil {
 		return plan{}, err
 	}
@@ -107,13 +125,18 @@ func (r *Runner) prepare(ctx context.Context, sql string, params map[string]stri
 	return p, nil
 }
 
+// readOnly is the setting every statement sent on the user's behalf runs
+// with, canonicalization and classification included.
+var readOnly = map[string]string{"readonly": "1"}
+
 var errMultiStatement = &RefusedError{Reason: "multiple statements are not allowed: send one statement per request"}
 
 // canonicalize has ClickHouse parse sql, passed as a string literal, and
 // print it back as one line without comments.
 func (r *Runner) canonicalize(ctx context.Context, sql string) (string, error) {
 	var out bytes.Buffer
-	err := r.store.Query(ctx, &out, "SELECT formatQuerySingleLine("+literal(sql)+")", "RawBLOB")
+	err := r.store.Query(ctx, &out, "SELECT formatQuerySingleLine("+chsql.QuoteString(sql)+")", "RawBLOB",
+		store.WithSettings(readOnly))
 	if err != nil {
 		return "", cleanParseError(err)
 	}
