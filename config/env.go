@@ -9,9 +9,9 @@ import (
 // Variable is a FURROW_* environment variable that is not a configuration
 // key. Together with the keys' own variables, Variables and
 // VariablePrefixes are every FURROW_* name furrow accepts: any other is an
-// error, so that a misspelt override (FURROW_HTTP_LISTN) is not silently
-// ignored. docs/configuration.md lists them, and a test in cmd/furrow fails
-// when the repository uses a FURROW_* name that is not here.
+// error, so that a misspelt override is not silently ignored.
+// docs/configuration.md lists them, and a test in cmd/furrow fails when the
+// repository uses a FURROW_* name that is not here.
 type Variable struct {
 	// Name is the variable, or for VariablePrefixes the prefix.
 	Name string

@@ -78,7 +78,7 @@ func checkLibrary(path string) string {
 	}
 	for _, want := range requiredSymbols {
 		if !names[want] {
-			return "is a shared library but not libchdb.so: it does not define " + want
+			return "is not libchdb.so: it does not define " + want + " (another program or library?)"
 		}
 	}
 	return ""
