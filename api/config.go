@@ -63,8 +63,12 @@ func (c Configuration) Validate() error {
 	return c.SQL.Validate()
 }
 
-// tokens returns the configured tokens and those of TokensFile.
-func (c Configuration) tokens() ([]Secret, error) {
+// AllTokens returns the tokens of Tokens and of TokensFile, in that order.
+// The server accepts any of them; `furrow sql` and `furrow ingest` send the
+// first when FURROW_TOKEN is not set, so a client sharing the server's
+// configuration needs no token of its own. Errors name the file and line,
+// never a token.
+func (c Configuration) AllTokens() ([]Secret, error) {
 	var out []Secret
 	for _, t := range c.Tokens {
 		if t = Secret(strings.TrimSpace(string(t))); t != "" {
@@ -79,10 +83,16 @@ func (c Configuration) tokens() ([]Secret, error) {
 		return nil, fmt.Errorf("tokens_file: %w", err)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
+	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
+		}
+		// A bearer token has no blanks, so a line with one is a token in
+		// another shape ("- tok" copied from YAML, "name: tok"); taking it
+		// whole would make a token no client can send.
+		if strings.ContainsAny(line, " \t") {
+			return nil, fmt.Errorf("tokens_file %s line %d: not a bare token (it contains a blank; a YAML list item \"- token\" or \"name: token\" is not the format): write one token per line, nothing else", c.TokensFile, n)
 		}
 		out = append(out, Secret(line))
 	}

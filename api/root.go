@@ -68,7 +68,7 @@ func New(cfg Configuration, deps Dependencies) (*Server, error) {
 	if deps.Store == nil || deps.Registry == nil {
 		return nil, errors.New("api: Store and Registry are required")
 	}
-	tokens, err := cfg.tokens()
+	tokens, err := cfg.AllTokens()
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}

@@ -40,12 +40,38 @@ func Load(path string, dst any, environ []string) error {
 	return ApplyEnv(dst, environ)
 }
 
-// Decode strictly decodes YAML from r into dst.
+// Decode strictly decodes YAML from r into dst. An error says where (line,
+// column, key path) and what shape was expected, and never quotes a value
+// of the document: a token in the wrong place must not reach a log.
 func Decode(r io.Reader, dst any) error {
-	dec := yaml.NewDecoder(r)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		// Syntax errors name positions, not values; scrubbing every word
+		// of the file keeps it that way whatever the parser's wording.
+		return errors.New(scrub(err.Error(), strings.Fields(string(data))))
+	}
+	if doc.Kind == 0 {
+		return nil // empty file: the defaults stand
+	}
+	if probs := checkShape(&doc, reflect.TypeOf(dst), ""); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			where := fmt.Sprintf("line %d, column %d", p.line, p.column)
+			if p.path != "" {
+				where += ": " + p.path
+			}
+			errs[i] = fmt.Errorf("%s: %s", where, p.msg)
+		}
+		return errors.Join(errs...)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(dst); err != nil && !errors.Is(err, io.EOF) {
-		return err
+		return errors.New(scrub(typeErrorText(err), valuesOf(&doc)))
 	}
 	return nil
 }
@@ -80,6 +106,9 @@ func Keys(v any) []Key {
 }
 
 // ApplyEnv sets the fields of dst named by FURROW_* variables in environ.
+// A FURROW_* variable that is neither a key's nor in Variables or
+// VariablePrefixes is an error, as an unknown key in the file is: a
+// misspelt override would otherwise be silently ignored.
 func ApplyEnv(dst any, environ []string) error {
 	env := map[string]string{}
 	for _, kv := range environ {
@@ -92,21 +121,50 @@ func ApplyEnv(dst any, environ []string) error {
 		return nil
 	}
 	var errs []error
+	keys := map[string]bool{}
 	walk(reflect.ValueOf(dst), nil, func(path []string, f reflect.Value) {
 		name := envName(path)
-		v, ok := env[name]
-		if !ok {
-			return
+		keys[name] = true
+		if v, ok := env[name]; ok {
+			if err := decodeEnv(name, v, f); err != nil {
+				errs = append(errs, err)
+			}
 		}
-		target := reflect.New(f.Type())
-		target.Elem().Set(f)
-		if err := yaml.Unmarshal([]byte(v), target.Interface()); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, err))
-			return
-		}
-		f.Set(target.Elem())
 	})
+	if err := unknownVariables(env, keys); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// decodeEnv reads the YAML value v of variable name into f, with the same
+// guarantee as Decode: the error never quotes v.
+func decodeEnv(name, v string, f reflect.Value) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(v), &doc); err != nil {
+		return fmt.Errorf("%s: not valid YAML: %s", name, scrub(err.Error(), []string{v}))
+	}
+	if doc.Kind == 0 {
+		return nil // empty value: the default or the file's value stands
+	}
+	if probs := checkShape(&doc, f.Type(), ""); len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			where := name
+			if p.path != "" && p.path[0] != '[' {
+				where += "."
+			}
+			errs[i] = fmt.Errorf("%s%s: %s", where, p.path, p.msg)
+		}
+		return errors.Join(errs...)
+	}
+	target := reflect.New(f.Type())
+	target.Elem().Set(f)
+	if err := doc.Decode(target.Interface()); err != nil {
+		return fmt.Errorf("%s: %s", name, scrub(typeErrorText(err), []string{v}))
+	}
+	f.Set(target.Elem())
+	return nil
 }
 
 // Marshal renders cfg as YAML (secrets print as <secret>).

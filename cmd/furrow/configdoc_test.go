@@ -9,8 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/furrowdev/furrow/config"
 )
@@ -91,7 +94,9 @@ func renderConfigDoc(t *testing.T) string {
 	b.WriteString("furrow reads one YAML file (`--config FILE` or `FURROW_CONFIG`), strictly: an unknown key is an error. ")
 	b.WriteString("Every key can be overridden by an environment variable named `FURROW_` + the key path in upper case with `_` for `.` ")
 	b.WriteString("(its value is read as YAML, so lists work: `FURROW_HTTP_TOKENS='[t1, t2]'`). Flags (`--data`, `--log-level`, `--chdb-lib`) override both. ")
-	b.WriteString("`furrow config show` prints the effective configuration; secrets print as `<secret>`.\n\n")
+	b.WriteString("`furrow config show` prints the effective configuration; secrets print as `<secret>`. ")
+	b.WriteString("A `FURROW_*` variable that is neither a key's nor one of the [other variables](#other-furrow_-variables) is an error that names the closest known one, as an unknown key is. ")
+	b.WriteString("Errors about the file or a variable give the line, the key and the expected shape, never the value.\n\n")
 	b.WriteString("| key | environment variable | default | meaning |\n|---|---|---|---|\n")
 	for _, k := range config.Keys(DefaultConfiguration()) {
 		doc := docs[owners[k.Path]]
@@ -103,6 +108,15 @@ func renderConfigDoc(t *testing.T) string {
 			def = "(empty)"
 		}
 		fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s |\n", k.Path, k.Env, strings.ReplaceAll(def, "|", `\|`), strings.ReplaceAll(doc, "|", `\|`))
+	}
+	b.WriteString("\n## Other FURROW_* variables\n\n")
+	b.WriteString("These are read outside the configuration file (`config.Variables` and `config.VariablePrefixes`); any other `FURROW_*` name is refused.\n\n")
+	b.WriteString("| variable | meaning |\n|---|---|\n")
+	for _, v := range config.Variables {
+		fmt.Fprintf(&b, "| `%s` | %s |\n", v.Name, v.Meaning)
+	}
+	for _, v := range config.VariablePrefixes {
+		fmt.Fprintf(&b, "| `%s*` | %s |\n", v.Name, v.Meaning)
 	}
 	return b.String()
 }
@@ -124,4 +138,55 @@ func TestConfigurationDoc(t *testing.T) {
 	if string(want) != got {
 		t.Fatalf("docs/configuration.md is stale: run go test ./cmd/furrow -run TestConfigurationDoc -update")
 	}
+}
+
+// TestEveryFurrowVariableIsKnown scans the repository for FURROW_* names
+// and fails on one that furrow would refuse as unknown: a script, test or
+// doc that sets it would otherwise break at the first run.
+func TestEveryFurrowVariableIsKnown(t *testing.T) {
+	known := map[string]bool{}
+	for _, k := range config.Keys(DefaultConfiguration()) {
+		known[k.Env] = true
+	}
+	for _, v := range config.Variables {
+		known[v.Name] = true
+	}
+	re := regexp.MustCompile(`FURROW_[A-Z0-9_]*`)
+	root := filepath.Join("..", "..")
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			if name := d.Name(); rel != "." && (strings.HasPrefix(name, ".") && name != ".ci" || name == "data" || name == "demo-data" || name == "bin") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		// The config package's own tests decode sample structs whose
+		// variables are not furrow's, and cli_test.go misspells variables
+		// on purpose to see them refused.
+		if filepath.Dir(rel) == "config" && strings.HasSuffix(rel, "_test.go") || rel == filepath.Join("cmd", "furrow", "cli_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, name := range re.FindAllString(string(b), -1) {
+			if strings.HasSuffix(name, "_") {
+				continue // a prefix, as in FURROW_<KEY_PATH> or FURROW_TEST_*
+			}
+			allowed := known[name]
+			for _, pre := range config.VariablePrefixes {
+				allowed = allowed || strings.HasPrefix(name, pre.Name)
+			}
+			if !allowed {
+				t.Errorf("%s uses %s, which furrow refuses: add it to config.Variables (config/env.go) or rename it", rel, name)
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
 }

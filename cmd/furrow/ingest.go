@@ -18,7 +18,15 @@ func init() { extraCommands = append(extraCommands, newIngestCommand) }
 var ingestSubcommands = []func(*app) *cobra.Command{newIngestPodsCommand}
 
 func newIngestCommand(a *app) *cobra.Command {
-	cmd := &cobra.Command{Use: "ingest", Short: "Load data into furrow (re-running an ingest never double counts)"}
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Load data into furrow (re-running an ingest never double counts)",
+		Long: `Loads data into furrow. While "furrow serve" holds the data directory, the
+ingest is handed to it over its API.
+
+` + tokenHelp,
+	}
+	cmd.PersistentFlags().StringVar(&a.tokenFile, "token-file", "", "file whose first line is the bearer token for a running server (default: env FURROW_TOKEN, then the configuration's tokens)")
 	for _, sub := range ingestSubcommands {
 		cmd.AddCommand(sub(a))
 	}

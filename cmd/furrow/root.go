@@ -20,6 +20,9 @@ type app struct {
 	dataDir    string
 	chdbLib    string
 	logLevel   string
+	// tokenFile holds the bearer token that client commands (sql, ingest)
+	// send to a running server; see newAPIClient.
+	tokenFile string
 
 	cfg    Configuration
 	logger *slog.Logger
@@ -52,6 +55,11 @@ func newRootCommand() *cobra.Command {
 	for _, add := range extraCommands {
 		root.AddCommand(add(a))
 	}
+	// cobra adds help and completion only when it executes; add them now so
+	// that the unknown-command check lists and accepts them.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	rejectUnknownSubcommands(root)
 	return root
 }
 
@@ -62,6 +70,9 @@ var extraCommands []func(*app) *cobra.Command
 // load reads the configuration: defaults, then the file, then FURROW_*
 // variables, then flags.
 func (a *app) load(cmd *cobra.Command) error {
+	if cmd.HasSubCommands() {
+		return nil // a grouping command only prints its help (subcommands.go)
+	}
 	a.cfg = DefaultConfiguration()
 	if err := config.Load(a.configPath, &a.cfg, os.Environ()); err != nil {
 		return err

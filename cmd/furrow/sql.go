@@ -27,7 +27,9 @@ func newSQLCommand(a *app) *cobra.Command {
 limits as POST /api/v1/sql. Parameters bind ClickHouse placeholders:
   furrow sql --param ns=checkout "SELECT count() FROM flow_logs WHERE src_namespace = {ns:String}"
 While "furrow serve" holds the data directory, the query goes through its
-API (found through the data directory's lock file, or --server).`,
+API (found through the data directory's lock file, or --server).
+
+` + tokenHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -69,6 +71,7 @@ API (found through the data directory's lock file, or --server).`,
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "TSV", "output format: TSV, CSV, JSONEachRow, Pretty or Parquet")
 	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "query parameter name=value, bound to {name:Type} (repeatable)")
+	cmd.Flags().StringVar(&a.tokenFile, "token-file", "", "file whose first line is the bearer token for the server (default: env FURROW_TOKEN, then the configuration's tokens)")
 	cmd.Flags().StringVar(&serverURL, "server", "", "send the query to this furrow server (http://host:port) instead of opening the data directory")
 	return cmd
 }
@@ -90,7 +93,10 @@ func queryText(args []string, stdin io.Reader) (string, error) {
 
 func (a *app) remoteSQL(cmd *cobra.Command, base, q, format string, params map[string]string, out io.Writer) error {
 	body, _ := json.Marshal(map[string]any{"query": q, "format": format, "params": params})
-	c := a.newAPIClient(base)
+	c, err := a.newAPIClient(base)
+	if err != nil {
+		return err
+	}
 	resp, err := c.do(cmd.Context(), http.MethodPost, "/api/v1/sql", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return err

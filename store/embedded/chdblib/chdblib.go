@@ -4,7 +4,10 @@
 // panics when the library is not on its own fixed search path, so a missing
 // or cached library would crash every furrow command before furrow could say
 // what to do. This package runs first and points chdb-go at the right file
-// through CHDB_LIB_PATH, or exits with the command that fixes it.
+// through CHDB_LIB_PATH, or exits with the command that fixes it. A file that
+// is there but is not a loadable libchdb.so (a text file, an empty download,
+// another program) is refused the same way, after a look at its ELF header
+// and dynamic symbols (elf.go).
 //
 // Why it runs first: the Go spec initializes packages in import-path order
 // among those whose imports are initialized. This package imports only
@@ -62,6 +65,11 @@ func init() {
 		}
 		Tried = append(Tried, c.path)
 		if isFile(c.path) {
+			// Whatever is found first is what chdb-go would dlopen, so a
+			// wrong file stops here with a reason instead of a panic.
+			if problem := checkLibrary(c.path); problem != "" {
+				fail(c.path + " (from " + c.source + ") " + problem)
+			}
 			Path, Source = c.path, c.source
 			break
 		}
