@@ -1,20 +1,18 @@
-// Package chdblib finds libchdb.so before chdb-go loads it.
+// Package chdblib finds libchdb.so, the embedded ClickHouse engine, when
+// furrow starts, and checks that it is one.
 //
-// chdb-go's binding (chdb-purego) dlopens the library in its package init and
-// panics when the library is not on its own fixed search path, so a missing
-// or cached library would crash every furrow command before furrow could say
-// what to do. This package runs first and points chdb-go at the right file
-// through CHDB_LIB_PATH, or exits with the command that fixes it. A file that
-// is there but is not a loadable libchdb.so (a text file, an empty download,
-// another program) is refused the same way, after a look at its ELF header
-// and dynamic symbols (elf.go).
+// A missing library, or a file that is there but is not a loadable
+// libchdb.so (a text file, an empty download, another program), makes
+// every furrow command exit at once with what is wrong and the command that
+// fixes it, after a look at the file's ELF header and dynamic symbols
+// (elf.go), before anything loads it. store/embedded then opens Path with
+// dlopen (capi.go). The package also sets CHDB_LIB_PATH to Path for tools
+// that look there.
 //
-// Why it runs first: the Go spec initializes packages in import-path order
-// among those whose imports are initialized. This package imports only
-// syscall; chdb-purego imports os, which itself waits for syscall. So once
-// syscall is initialized this package is ready and sorts before "os", and
-// therefore always initializes before chdb-purego. Keep its imports to
-// syscall (no os, fmt, strings): that is what guarantees the order.
+// It runs in a package init, before flags are parsed (it reads --chdb-lib
+// from /proc/self/cmdline). Keep its imports to syscall (no os, fmt,
+// strings): package os is not initialized yet when this package's init
+// runs before it, which is what lets it run before any other package.
 //
 // Lookup order: env FURROW_CHDB_LIB, the --chdb-lib flag, env CHDB_LIB_PATH,
 // the furrow cache ($XDG_CACHE_HOME/furrow or ~/.cache/furrow, filled by
@@ -23,7 +21,7 @@ package chdblib
 
 import "syscall"
 
-// Path is the library file chdb-go loads; empty when none was found (the
+// Path is the library file the embedded store loads; empty when none was found (the
 // process has then already exited, unless Disabled).
 var Path string
 

@@ -2,19 +2,12 @@ package chdblib
 
 import "syscall"
 
-// requiredSymbols are the functions chdb-go's binding (chdb-purego, v1.11)
-// looks up in its package init; a missing one makes it panic, so a file
-// that lacks any of them must be refused before that init runs.
+// requiredSymbols are the functions of libchdb's C API that store/embedded
+// binds (capi.go); a file that lacks any of them is not a usable library.
 var requiredSymbols = []string{
-	"query_stable", "free_result", "query_stable_v2", "free_result_v2",
-	"connect_chdb", "close_conn", "query_conn", "query_conn_streaming",
-	"chdb_streaming_result_error", "chdb_streaming_fetch_result",
-	"chdb_streaming_cancel_query", "chdb_destroy_result",
 	"chdb_connect", "chdb_close_conn", "chdb_query", "chdb_stream_query",
 	"chdb_stream_fetch_result", "chdb_stream_cancel_query",
 	"chdb_destroy_query_result", "chdb_result_buffer", "chdb_result_length",
-	"chdb_result_elapsed", "chdb_result_rows_read", "chdb_result_bytes_read",
-	"chdb_result_storage_rows_read", "chdb_result_storage_bytes_read",
 	"chdb_result_error",
 }
 
@@ -33,13 +26,13 @@ const (
 )
 
 // checkLibrary returns "" when path is a 64-bit little-endian ELF shared
-// object for this CPU that defines every symbol chdb-go needs, and
+// object for this CPU that defines every symbol furrow binds, and
 // otherwise says what the file is instead. It reads the ELF header, the
 // section headers and the dynamic symbol table only: a few KB of a 530 MB
-// library. dlopen would be the final word, but chdb-go panics on its
-// failure and the loader may already have run library constructors, so
-// the checks a wrong file fails (a text file, an empty or truncated
-// download, another program or library) are done here instead.
+// library. dlopen is the final word, but the loader may already have run a
+// wrong file's constructors by then, so the checks a wrong file fails (a
+// text file, an empty or truncated download, another program or library)
+// are done before it, when furrow starts.
 func checkLibrary(path string) string {
 	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {

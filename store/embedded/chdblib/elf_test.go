@@ -49,7 +49,7 @@ func TestCheckLibrary(t *testing.T) {
 		{"other CPU", write("riscv.so", header(2, 1, 3, 243)), "another CPU", true},
 		{"no sections", write("nosect.so", header(2, 1, 3, elfMachine)), "no section headers", false},
 		{"executable", write("exe", exe), "executable, not a shared library", false},
-		{"another program", write("true", pie), "is not libchdb.so: it does not define query_stable (another program or library?)", false},
+		{"another program", write("true", pie), "is not libchdb.so: it does not define chdb_connect (another program or library?)", false},
 		{"program cut short", write("cut", pie[:len(pie)*3/4]), "truncated", false},
 	}
 	for _, c := range cases {
