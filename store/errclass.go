@@ -78,6 +78,7 @@ var permanentCodes = map[int]bool{
 	int(proto.ErrIncorrectData):                    true,
 	int(proto.ErrValueIsOutOfRangeOfDataType):      true,
 	int(proto.ErrCannotInsertNullInOrdinaryColumn): true,
+	int(proto.ErrViolatedConstraint):               true,
 	int(proto.ErrCannotParseText):                  true,
 	int(proto.ErrCannotParseEscapeSequence):        true,
 	int(proto.ErrCannotParseQuotedString):          true,
