@@ -40,7 +40,9 @@ func TestPermanentFailure(t *testing.T) {
 	path := filepath.Join(dir, name("aaaa0001"))
 	require.NoError(t, os.WriteFile(path, w.Bytes(), 0o644))
 
-	refuse := func() { require.NoError(t, s.Exec(ctx, "ALTER TABLE flow_logs ADD CONSTRAINT small_bytes CHECK bytes < 1000")) }
+	refuse := func() {
+		require.NoError(t, s.Exec(ctx, "ALTER TABLE flow_logs ADD CONSTRAINT small_bytes CHECK bytes < 1000"))
+	}
 	allow := func() { require.NoError(t, s.Exec(ctx, "ALTER TABLE flow_logs DROP CONSTRAINT small_bytes")) }
 	refuse()
 
