@@ -232,7 +232,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	res := ObjectResult{URL: obj.URL, ID: id}
 	rd, closeObj, err := i.open(ctx, obj)
 	if err != nil {
-		return res, err
+		return res, classifyRead(err)
 	}
 	defer closeObj()
 	defer rd.Close()
