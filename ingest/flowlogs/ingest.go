@@ -189,10 +189,11 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = r.Initial, r.Max
 	var res ObjectResult
+	attempts := 0
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		var err error
+		attempts++
 		res, err = i.ingestOnce(ctx, obj, w)
-		res.Attempts++
 		var se *storeFailure
 		if err != nil && errors.As(err, &se) && store.Transient(se.err) && ctx.Err() == nil {
 			return struct{}{}, err
@@ -208,6 +209,7 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 		}),
 	)
 	res.Seconds = i.deps.Now().Sub(started).Seconds()
+	res.Attempts = attempts
 	if err != nil {
 		res.Stored = 0
 		return i.fail(ctx, &res, obj, started, err)
