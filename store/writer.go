@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -262,37 +261,6 @@ func (w *Writer) insert(j job) (int, error) {
 		return attempts, fmt.Errorf("insert %d rows into %s (token %q, %d attempts): %w", j.b.Rows(), w.table, j.token, attempts, err)
 	}
 	return attempts, nil
-}
-
-// permanentCodes are ClickHouse errors that a retry cannot fix: the query
-// or the data is wrong, not the moment.
-var permanentCodes = map[int]bool{
-	CodeSyntaxError:       true,
-	CodeUnknownTable:      true,
-	CodeUnknownDatabase:   true,
-	CodeReadonly:          true,
-	CodeUnknownQueryParam: true,
-	CodeUnknownSetting:    true,
-	16:                    true, // NO_SUCH_COLUMN_IN_TABLE
-	47:                    true, // UNKNOWN_IDENTIFIER
-	53:                    true, // TYPE_MISMATCH
-	70:                    true, // CANNOT_CONVERT_TYPE
-	497:                   true, // ACCESS_DENIED
-	516:                   true, // AUTHENTICATION_FAILED
-}
-
-// Transient reports whether an insert that failed with err may succeed when
-// retried: anything but a cancelled context, a closed store, or a
-// ClickHouse error about the query or the data itself.
-func Transient(err error) bool {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrClosed) {
-		return false
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return !permanentCodes[e.Code]
-	}
-	return true
 }
 
 // WriterMetrics are the counters of every Writer of a process, by table.

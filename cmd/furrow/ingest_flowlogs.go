@@ -22,7 +22,7 @@ func init() { ingestSubcommands = append(ingestSubcommands, newIngestFlowLogsCom
 func newIngestFlowLogsCommand(a *app) *cobra.Command {
 	var (
 		fields, since, until, serverURL, format string
-		strict                                  bool
+		strict, retryFailed                     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "flowlogs SRC...",
@@ -39,8 +39,14 @@ followed by a re-run stores each record once.
 (AWSLogs/{acct}/vpcflowlogs/{region}/YYYY/MM/DD/…, …/year=/month=/day=/hour=)
 and records by their start time.
 
-Exit status: 1 when an object could not be read or stored; with --strict,
-also when a line was rejected or a file is not a flow log.`,
+An object whose failure cannot heal by retrying (the table refuses its rows,
+its gzip data is corrupt) is recorded as failed with its reason (see furrow
+ingest status) and skipped by later runs and by the poller of furrow serve
+until the object or furrow changes; --retry-failed ingests it again.
+
+Exit status: 1 when an object could not be read or stored, or was skipped as
+failed; with --strict, also when a line was rejected or a file is not a flow
+log.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -59,7 +65,7 @@ also when a line was rejected or a file is not a flow log.`,
 					return fmt.Errorf("--fields: %w", err)
 				}
 			}
-			req := flowlogs.IngestRequest{Sources: absSources(args), Since: w.Since, Until: w.Until, Strict: strict, Fields: fields}
+			req := flowlogs.IngestRequest{Sources: absSources(args), Since: w.Since, Until: w.Until, Strict: strict, Fields: fields, RetryFailed: retryFailed}
 			if serverURL != "" {
 				return a.remoteFlowIngest(cmd, serverURL, req, format)
 			}
@@ -77,7 +83,7 @@ also when a line was rejected or a file is not a flow log.`,
 				return err
 			}
 			defer s.Close()
-			ing, err := a.newFlowIngester(s, pods.NewIndexCache(s, time.Minute, a.logger), flowlogs.IngestOptions{Strict: strict, Fields: fieldList})
+			ing, err := a.newFlowIngester(s, pods.NewIndexCache(s, time.Minute, a.logger), flowlogs.IngestOptions{Strict: strict, Fields: fieldList, RetryFailed: retryFailed})
 			if err != nil {
 				return err
 			}
@@ -93,6 +99,7 @@ also when a line was rejected or a file is not a flow log.`,
 	f.StringVar(&since, "since", "", "only records starting at or after this time (RFC3339 or YYYY-MM-DD)")
 	f.StringVar(&until, "until", "", "only records starting before this time (a date includes that day)")
 	f.BoolVar(&strict, "strict", false, "exit non-zero when a line is rejected or a file is not a flow log")
+	f.BoolVar(&retryFailed, "retry-failed", false, "ingest again the objects that failed permanently under this furrow version")
 	f.StringVar(&serverURL, "server", "", "hand the ingest to this furrow server (http://host:port)")
 	f.StringVar(&format, "format", "table", "summary format: table or json")
 	return cmd
@@ -106,6 +113,7 @@ func (a *app) newFlowIngester(s store.Store, idx *pods.IndexCache, opts flowlogs
 		Index:   idx.Index,
 		Traffic: a.cfg.Traffic,
 		Logger:  a.logger,
+		Version: version,
 	}, opts)
 }
 

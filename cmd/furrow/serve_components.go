@@ -102,7 +102,7 @@ func serveFlowLogs(_ context.Context, env *serveEnv) (component, error) {
 	src := source.New(a.cfg.S3, source.Dependencies{})
 	ing, err := flowlogs.NewIngester(flowlogs.Dependencies{
 		Store: env.store, Source: src, Index: idx.Index, Traffic: a.cfg.Traffic,
-		Registry: env.registry, Logger: a.logger,
+		Registry: env.registry, Logger: a.logger, Version: version,
 	}, flowlogs.IngestOptions{})
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func serveFlowLogs(_ context.Context, env *serveEnv) (component, error) {
 	f := &flowLogs{ing: ing, logger: a.logger}
 	if len(a.cfg.S3.Prefixes) > 0 {
 		p, err := source.NewPoller(a.cfg.S3, source.PollerDependencies{
-			Source: src, Ledger: ing.Ledger(), Registry: env.registry, Logger: a.logger,
+			Source: src, Ledger: ing.Ledger(), Failures: ing.Ledger(), Registry: env.registry, Logger: a.logger,
 		})
 		if err != nil {
 			return nil, err

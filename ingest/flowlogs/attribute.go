@@ -146,6 +146,9 @@ type Attribution struct {
 	transfer proto.ColFloat64
 	cost     proto.ColFloat64
 	cache    map[[16]byte]netInfo
+	// defaults are the columns sent for the fields a block lacks, one per
+	// catalogue field.
+	defaults []store.DefaultColumn
 }
 
 // maxNetCache bounds the address cache (internet peers are many).
@@ -243,7 +246,7 @@ type endCols struct {
 func NewAttribution() *Attribution {
 	return &Attribution{src: newSide(), dst: newSide(),
 		source: &store.LowCardinalityRefs{}, class: store.NewLowCardinalityStrings(),
-		cache: map[[16]byte]netInfo{}}
+		cache: map[[16]byte]netInfo{}, defaults: make([]store.DefaultColumn, numFields)}
 }
 
 // bind points the side's columns at its tables and refs.
@@ -296,8 +299,8 @@ func (o *Attribution) net(a *Attributor, k proto.IPv6) netInfo {
 }
 
 // Attribute resolves, classifies and costs every record of b and returns
-// a block of the flow_logs columns: the raw columns b carries (columns
-// that hold only defaults are left out: the table fills them), source, the
+// a block of the flow_logs columns: every raw column (those of fields no
+// record of b has as store.DefaultColumn, which holds no rows), source, the
 // src_/dst_ attribution, traffic_class, transfer_bytes and cost_usd. idx
 // may be nil (no pod attribution). The block aliases b and out: insert it
 // before reusing either.
@@ -321,10 +324,19 @@ func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *At
 	out.source.Refs = append(out.source.Refs, make([]uint32, n)...)
 	out.source.Dense = n > 0
 	in := make(proto.Input, 0, numFields+25)
-	for _, c := range b.Input() {
-		if !allDefault(c.Data) {
-			in = append(in, c)
+	for f := range b.cols {
+		c := &b.cols[f]
+		if c.present {
+			in = append(in, proto.InputColumn{Name: catalogue[f].Column, Data: c.data()})
+			continue
 		}
+		// Every block of a stream carries every column (the engine reads
+		// a stream with its first block's header), whichever fields its
+		// records happen to set: a field no record of this block has is
+		// sent as its default, encoded without a value per row.
+		d := &out.defaults[f]
+		d.Typ, d.N = c.data().Type(), n
+		in = append(in, proto.InputColumn{Name: catalogue[f].Column, Data: d})
 	}
 	in = append(in, proto.InputColumn{Name: "source", Data: out.source})
 	in = out.src.cols.input("src_", in)
@@ -466,55 +478,4 @@ func (a *Attributor) resolve(ip proto.IPv6, service string, t int64, idx *pods.I
 		e.Kind = KindInternet
 	}
 	return -1
-}
-
-// allDefault reports whether a parsed column holds only its default value,
-// as the columns of fields a file does not carry do.
-func allDefault(c proto.ColInput) bool {
-	switch c := c.(type) {
-	case *store.LowCardinalityRefs:
-		// The interner's table starts with "": a field no record had
-		// left it at that.
-		if len(c.Table) == 1 && c.Table[0] == "" {
-			return true
-		}
-		for _, r := range c.Refs {
-			if c.Table[r] != "" {
-				return false
-			}
-		}
-	case *proto.ColUInt8:
-		for _, v := range *c {
-			if v != 0 {
-				return false
-			}
-		}
-	case *proto.ColUInt16:
-		for _, v := range *c {
-			if v != 0 {
-				return false
-			}
-		}
-	case *proto.ColUInt64:
-		for _, v := range *c {
-			if v != 0 {
-				return false
-			}
-		}
-	case *proto.ColDateTime:
-		for _, v := range c.Data {
-			if v != 0 {
-				return false
-			}
-		}
-	case *proto.ColIPv6:
-		for _, v := range *c {
-			if v != (proto.IPv6{}) {
-				return false
-			}
-		}
-	default:
-		return false
-	}
-	return true
 }

@@ -1,6 +1,8 @@
 package flowlogs
 
 import (
+	"compress/flate"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -47,6 +49,10 @@ type Dependencies struct {
 	Logger *slog.Logger
 	// Now defaults to time.Now.
 	Now func() time.Time
+	// Version is the running binary's version (main.version). Permanent
+	// failures are recorded under it, so that another binary tries those
+	// objects again; "" means DefaultVersion.
+	Version string
 }
 
 // IngestOptions tune an Ingester. The zero value is usable.
@@ -78,6 +84,9 @@ type IngestOptions struct {
 	Queue int
 	// Retry bounds the retries of a failed insert.
 	Retry store.RetryOptions
+	// RetryFailed makes Run ingest again the objects that failed
+	// permanently under this version (it skips them otherwise).
+	RetryFailed bool
 }
 
 // Ingester reads flow-log objects into flow_logs, each exactly once. It is
@@ -132,7 +141,7 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ingester{deps: deps, opts: opts, attr: a, ledger: NewLedger(deps.Store, LedgerKind), pools: &pools{},
+	return &Ingester{deps: deps, opts: opts, attr: a, ledger: NewLedger(deps.Store, LedgerKind, deps.Version), pools: &pools{},
 		m: newMetrics(deps.Registry), wm: store.NewWriterMetrics(deps.Registry)}, nil
 }
 
@@ -140,7 +149,8 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 func (i *Ingester) Ledger() *Ledger { return i.ledger }
 
 // Ingest is IngestObject as a source.Ingest, for the poller: a file that is
-// not a flow log is recorded and skipped, not retried.
+// not a flow log is recorded and skipped, not retried; an object that
+// failed permanently is recorded in the failures the poller skips.
 func (i *Ingester) Ingest(ctx context.Context, obj sources.Object) error {
 	_, err := i.IngestObject(ctx, obj)
 	return err
@@ -179,8 +189,10 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = r.Initial, r.Max
 	var res ObjectResult
+	attempts := 0
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		var err error
+		attempts++
 		res, err = i.ingestOnce(ctx, obj, w)
 		var se *storeFailure
 		if err != nil && errors.As(err, &se) && store.Transient(se.err) && ctx.Err() == nil {
@@ -197,6 +209,7 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 		}),
 	)
 	res.Seconds = i.deps.Now().Sub(started).Seconds()
+	res.Attempts = attempts
 	if err != nil {
 		res.Stored = 0
 		return i.fail(ctx, &res, obj, started, err)
@@ -221,7 +234,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	res := ObjectResult{URL: obj.URL, ID: id}
 	rd, closeObj, err := i.open(ctx, obj)
 	if err != nil {
-		return res, err
+		return res, classifyRead(err)
 	}
 	defer closeObj()
 	defer rd.Close()
@@ -322,7 +335,20 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	if errors.Is(readErr, errSinkStopped) {
 		readErr = nil
 	}
-	return res, readErr
+	return res, classifyRead(readErr)
+}
+
+// classifyRead marks the read errors that are in the object's bytes as
+// permanent: a corrupt gzip stream (bad header, checksum, deflate data)
+// stays corrupt for the same identity (S3 ETag, or size and sha256). An
+// early EOF is not among them: over HTTP it is also what a connection cut
+// mid-body looks like, so it is retried.
+func classifyRead(err error) error {
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) {
+		return store.MarkPermanent(err)
+	}
+	return err
 }
 
 // errSinkStopped: the sink ended before the reader (it failed).
@@ -444,7 +470,17 @@ func (i *Ingester) fail(ctx context.Context, res *ObjectResult, obj sources.Obje
 	}
 	res.Error = err.Error()
 	i.m.objects.WithLabelValues("failed").Inc()
-	i.deps.Logger.WarnContext(ctx, "flow-log object not ingested", "url", obj.URL, "err", err)
+	if store.Permanent(err) && ctx.Err() == nil {
+		// Reading it again fails again: record it, so that a poller skips
+		// it until the object or the binary changes.
+		res.Permanent = true
+		res.Error = fmt.Sprintf("%s (permanent: not retried until the object or furrow changes; --retry-failed forces it)", err)
+		i.m.permanent.Inc()
+		if rerr := i.ledger.RecordFailure(ctx, FailureEntry{ID: res.ID, URL: obj.URL, Reason: err.Error(), Read: res.Read, FailedAt: i.deps.Now()}); rerr != nil {
+			err = errors.Join(err, rerr)
+		}
+	}
+	i.deps.Logger.WarnContext(ctx, "flow-log object not ingested", "url", obj.URL, "err", err, "permanent", res.Permanent, "attempts", res.Attempts)
 	return *res, fmt.Errorf("ingest %s: %w", obj.URL, err)
 }
 
@@ -553,6 +589,13 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 		sum.Listed += len(objs)
 		sum.Skipped += len(objs) - len(fresh)
 		i.m.skipped.Add(float64(len(objs) - len(fresh)))
+		if !i.opts.RetryFailed {
+			var failed int
+			if fresh, failed, err = sources.FilterFailed(ctx, i.ledger, fresh); err != nil {
+				return sum.finish(), err
+			}
+			sum.SkippedFailed += failed
+		}
 		for _, o := range fresh {
 			res, err := i.ingest(ctx, o, w)
 			sum.add(res)

@@ -74,6 +74,10 @@ func TestIngestCrashMidObject(t *testing.T) {
 	require.Equal(t, 1, sum.FailedFiles)
 	require.True(t, sum.Failed())
 	require.ErrorContains(t, errors.New(sum.Files[0].Error), "simulated crash")
+	require.False(t, sum.Files[0].Permanent, "a transient failure is not recorded as failed")
+	failed, err := crashing.Ledger().Failed(ctx, []string{sum.Files[0].ID})
+	require.NoError(t, err)
+	require.Empty(t, failed)
 	partial := queryTSV(t, s, "SELECT count() FROM flow_logs")
 	require.Equal(t, strconv.Itoa(4*4096), partial, "the streams committed before the crash are stored")
 
@@ -129,4 +133,5 @@ func TestIngestRetriesStoreFailure(t *testing.T) {
 	require.Equal(t, strconv.Itoa(records), queryTSV(t, s, "SELECT count() FROM flow_logs"))
 	require.Equal(t, strconv.Itoa(records), queryTSV(t, s, "SELECT sum(records) FROM flow_traffic_hourly"))
 	require.Equal(t, 1.0, testutil.ToFloat64(in.wm.Retries("flow_logs")))
+	require.Equal(t, 2, sum.Files[0].Attempts, "a transient failure is retried")
 }

@@ -17,12 +17,23 @@ import (
 // ingested_objects, one row per object ingested completely. It implements
 // sources.Ledger.
 type Ledger struct {
-	s    store.Store
-	kind string
+	s       store.Store
+	kind    string
+	version string // the binary's, which permanent failures are recorded under
 }
 
-// NewLedger returns the ledger of objects of kind (e.g. "flowlogs") in s.
-func NewLedger(s store.Store, kind string) *Ledger { return &Ledger{s: s, kind: kind} }
+// NewLedger returns the ledger of objects of kind (e.g. "flowlogs") in s,
+// kept by furrow version (see RecordFailure; "" means DefaultVersion).
+func NewLedger(s store.Store, kind, version string) *Ledger {
+	if version == "" {
+		version = DefaultVersion
+	}
+	return &Ledger{s: s, kind: kind, version: version}
+}
+
+// DefaultVersion is the version failures are recorded under when the
+// binary does not say (a build without -ldflags "-X main.version=…").
+const DefaultVersion = "dev"
 
 var _ sources.Ledger = (*Ledger)(nil)
 

@@ -7,6 +7,9 @@ type metrics struct {
 	objects *prometheus.CounterVec
 	recs    *prometheus.CounterVec
 	skipped prometheus.Counter
+	// permanent counts the objects that failed permanently (also counted
+	// as failed): they are recorded and not retried.
+	permanent prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -23,9 +26,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "furrow_flowlogs_objects_skipped_total",
 			Help: "Listed flow-log objects skipped because the ledger has them.",
 		}),
+		permanent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "furrow_flowlogs_objects_failed_permanently_total",
+			Help: "Flow-log objects that failed permanently (recorded in ingest_failures, not retried until the object or furrow changes).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.objects, m.recs, m.skipped)
+		reg.MustRegister(m.objects, m.recs, m.skipped, m.permanent)
 	}
 	return m
 }

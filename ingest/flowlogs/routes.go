@@ -2,6 +2,7 @@ package flowlogs
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,9 +24,16 @@ type IngestRequest struct {
 	// Fields is the format of files without a header (AWS format string or
 	// space-separated names), as --fields.
 	Fields string `json:"fields"`
+	// RetryFailed ingests again the objects that failed permanently under
+	// this furrow version, as --retry-failed.
+	RetryFailed bool `json:"retry_failed"`
 }
 
-// Routes registers POST /ingest/flowlogs on g. It runs the ingest in the
+// DefaultStatusLimit is how many objects GET /ingest/status lists when
+// the request does not say.
+const DefaultStatusLimit = 50
+
+// Routes registers POST /ingest/flowlogs and GET /ingest/status on g. It runs the ingest in the
 // request (a client that goes away cancels it; objects done so far stay
 // done) and answers the Summary as JSON: 200 when it did not fail, 422
 // when Summary.Failed, 400 for a bad request.
@@ -42,6 +50,7 @@ func (i *Ingester) Routes(g *gin.RouterGroup) {
 		}
 		in := *i
 		in.opts.Strict = req.Strict
+		in.opts.RetryFailed = req.RetryFailed
 		if req.Fields != "" {
 			f, err := ParseFormat(req.Fields)
 			if err != nil {
@@ -60,5 +69,29 @@ func (i *Ingester) Routes(g *gin.RouterGroup) {
 			status = http.StatusUnprocessableEntity
 		}
 		c.JSON(status, sum)
+	})
+	// GET /ingest/status?state=done|failed&limit=N: the totals and the
+	// most recent objects, with the reason of each failure.
+	g.GET("/ingest/status", func(c *gin.Context) {
+		limit := DefaultStatusLimit
+		if v := c.Query("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 100000 {
+				c.JSON(http.StatusBadRequest, gin.H{"error": "limit must be a number from 0 to 100000"})
+				return
+			}
+			limit = n
+		}
+		state := c.Query("state")
+		if state != "" && state != "done" && state != "failed" {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "state must be done or failed"})
+			return
+		}
+		rep, err := i.ledger.Status(c.Request.Context(), state, limit)
+		if err != nil {
+			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
+			return
+		}
+		c.JSON(http.StatusOK, rep)
 	})
 }

@@ -25,8 +25,13 @@ type ObjectResult struct {
 	// NotFlowLog marks a file that is not a flow log at all.
 	NotFlowLog bool `json:"not_flow_log,omitempty"`
 	// Error is why the object was not ingested; empty on success.
-	Error   string  `json:"error,omitempty"`
-	Seconds float64 `json:"seconds"`
+	Error string `json:"error,omitempty"`
+	// Permanent: the failure cannot heal by retrying; the object is
+	// recorded as failed and skipped until it or furrow changes.
+	Permanent bool `json:"permanent,omitempty"`
+	// Attempts is how many times the object was read in this run.
+	Attempts int     `json:"attempts,omitempty"`
+	Seconds  float64 `json:"seconds"`
 }
 
 // Summary reports an ingest run.
@@ -38,6 +43,10 @@ type Summary struct {
 	// Listed counts the objects found, Skipped those already ingested.
 	Listed  int `json:"listed"`
 	Skipped int `json:"skipped"`
+	// SkippedFailed counts the objects left out because they failed
+	// permanently under this furrow version (IngestOptions.RetryFailed
+	// takes them again).
+	SkippedFailed int `json:"skipped_failed"`
 	// Ingested, NotFlowLogs and FailedFiles partition Files.
 	Ingested    int `json:"ingested"`
 	NotFlowLogs int `json:"not_flow_logs"`
@@ -79,10 +88,11 @@ func (s Summary) finish() Summary {
 }
 
 // Failed reports whether the run should fail (a non-zero exit): an object
-// could not be listed, read or stored, or, when Strict, a line was rejected
-// or a file was not a flow log.
+// could not be listed, read or stored (in this run, or permanently in an
+// earlier one and skipped), or, when Strict, a line was rejected or a file
+// was not a flow log.
 func (s Summary) Failed() bool {
-	if s.FailedFiles > 0 {
+	if s.FailedFiles > 0 || s.SkippedFailed > 0 {
 		return true
 	}
 	return s.Strict && (s.Rejected > 0 || s.NotFlowLogs > 0)
@@ -106,6 +116,8 @@ func (s Summary) Print(w io.Writer) error {
 		}
 		status := "ok"
 		switch {
+		case f.Permanent:
+			status = "failed (permanent)"
 		case f.Error != "":
 			status = "failed"
 		case f.NotFlowLog:
@@ -116,8 +128,12 @@ func (s Summary) Print(w io.Writer) error {
 	if quiet > 0 {
 		fmt.Fprintf(tw, "\t\t\t\t\t (%d more files without problems)\n", quiet)
 	}
-	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t TOTAL: %d ingested, %d skipped (already ingested), %d not flow logs, %d failed, %.1fs\n",
-		s.Records, s.Stored, s.Rejected, s.OutsideWindow, s.Status, s.Ingested, s.Skipped, s.NotFlowLogs, s.FailedFiles, s.Seconds)
+	failedBefore := ""
+	if s.SkippedFailed > 0 {
+		failedBefore = fmt.Sprintf(", %d skipped (failed permanently before; --retry-failed retries them)", s.SkippedFailed)
+	}
+	fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%s\t TOTAL: %d ingested, %d skipped (already ingested)%s, %d not flow logs, %d failed, %.1fs\n",
+		s.Records, s.Stored, s.Rejected, s.OutsideWindow, s.Status, s.Ingested, s.Skipped, failedBefore, s.NotFlowLogs, s.FailedFiles, s.Seconds)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

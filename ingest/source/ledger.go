@@ -37,3 +37,36 @@ func FilterNew(ctx context.Context, l Ledger, objs []Object) ([]Object, error) {
 	}
 	return out, nil
 }
+
+// Failures records which objects failed permanently under the running
+// binary (see store.Permanent): reading them again would fail again, so a
+// poller leaves them alone until the object changes (a new ID) or another
+// binary runs. It is kept apart from Ledger on purpose: a failure never
+// makes an object count as done.
+type Failures interface {
+	// Failed reports which of ids failed permanently; missing keys mean no.
+	Failed(ctx context.Context, ids []string) (map[string]bool, error)
+}
+
+// FilterFailed splits objs into those f does not know as failed, in order,
+// and the number it left out.
+func FilterFailed(ctx context.Context, f Failures, objs []Object) ([]Object, int, error) {
+	out := make([]Object, 0, len(objs))
+	for start := 0; start < len(objs); start += ledgerBatch {
+		batch := objs[start:min(start+ledgerBatch, len(objs))]
+		ids := make([]string, len(batch))
+		for i, o := range batch {
+			ids[i] = ID(o)
+		}
+		failed, err := f.Failed(ctx, ids)
+		if err != nil {
+			return nil, 0, fmt.Errorf("ask which of %d objects failed before: %w", len(ids), err)
+		}
+		for i, o := range batch {
+			if !failed[ids[i]] {
+				out = append(out, o)
+			}
+		}
+	}
+	return out, len(objs) - len(out), nil
+}

@@ -13,6 +13,7 @@ type metrics struct {
 	listErrors   *prometheus.CounterVec
 	ledgerErrors prometheus.Counter
 	emitErrors   prometheus.Counter
+	skipFailed   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -41,7 +42,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		emitErrors: f.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "ingest_errors_total",
-			Help: "New objects whose ingest failed; they are retried next round.",
+			Help: "New objects whose ingest failed; they are retried next round unless the failure was permanent.",
 		}),
+		skipFailed: f.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "objects_skipped_failed_total",
+			Help: "Listed objects left alone because they failed permanently under this binary.",
+		}, []string{"prefix"}),
 	}
 }

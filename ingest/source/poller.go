@@ -18,6 +18,10 @@ type PollerDependencies struct {
 	Source *Source
 	// Ledger tells which objects are already ingested.
 	Ledger Ledger
+	// Failures, when set, tells which objects failed permanently: they are
+	// not handed to the ingest again (an ingest that never heals would
+	// otherwise be retried every round, for ever).
+	Failures Failures
 	// Registry receives the poller's metrics; nil leaves them unregistered.
 	Registry prometheus.Registerer
 	// Logger defaults to slog.Default().
@@ -128,6 +132,14 @@ func (p *Poller) pollPrefix(ctx context.Context, prefix string, w Window, now ti
 	if err != nil {
 		p.m.ledgerErrors.Inc()
 		return err
+	}
+	if p.deps.Failures != nil {
+		var skipped int
+		if fresh, skipped, err = FilterFailed(ctx, p.deps.Failures, fresh); err != nil {
+			p.m.ledgerErrors.Inc()
+			return err
+		}
+		p.m.skipFailed.WithLabelValues(prefix).Add(float64(skipped))
 	}
 	p.m.newObjects.WithLabelValues(prefix).Add(float64(len(fresh)))
 	slices.SortStableFunc(fresh, func(a, b Object) int { return a.Time.Compare(b.Time) })

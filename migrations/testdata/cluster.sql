@@ -224,3 +224,27 @@ GROUP BY hour, traffic_class,
     src_cluster, src_kind, src_namespace, src_workload_kind, src_workload, src_zone,
     dst_cluster, dst_kind, dst_namespace, dst_workload_kind, dst_workload, dst_zone
 ;
+-- 0004_ingest_failures
+-- Objects whose ingest failed permanently (the same object, read again by
+-- the same furrow, fails the same way: a block the table refuses, a file
+-- that cannot be decoded): one row per object and furrow version, the
+-- latest failure winning. A poller skips an object recorded here for the
+-- running version; a new version, or a changed object (another source_id),
+-- is tried again, and `furrow ingest flowlogs --retry-failed` forces it.
+-- This table never makes an object count as ingested: only
+-- ingested_objects does, so a failure recorded here cannot lose rows.
+CREATE TABLE IF NOT EXISTS ingest_failures_local ON CLUSTER `furrow` (
+    source_id String COMMENT 'as ingested_objects.source_id',
+    kind LowCardinality(String) COMMENT 'what was ingested: flowlogs, …',
+    url String,
+    furrow_version LowCardinality(String) COMMENT 'the binary that failed; another one tries again',
+    reason String COMMENT 'the error, with what to do next',
+    records_read UInt64 COMMENT 'records read before the failure, last attempt',
+    failed_at DateTime64(3, 'UTC')
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', failed_at)
+ORDER BY (source_id, furrow_version)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0004_ingest_failures
+CREATE TABLE IF NOT EXISTS ingest_failures ON CLUSTER `furrow` AS ingest_failures_local ENGINE = Distributed(`furrow`, currentDatabase(), ingest_failures_local, cityHash64(source_id))
+;

@@ -69,7 +69,7 @@ type nativeStream struct {
 	s            *Store
 	table, token string
 	settings     map[string]string
-	names        []string
+	cols         *store.StreamColumns // fixed by the first block
 	path         string
 	f            *os.File
 	done         chan error // the INSERT's outcome
@@ -89,8 +89,11 @@ func (st *nativeStream) Send(b store.Block) error {
 			st.ended = true
 			return err
 		}
-	} else if err := st.sameColumns(b); err != nil {
-		return fmt.Errorf("insert into %s: %w", st.table, err)
+	} else {
+		var err error
+		if b, err = st.cols.Conform(b); err != nil {
+			return fmt.Errorf("insert into %s: %w", st.table, err)
+		}
 	}
 	if err := encodeNative(st.f, b, &st.buf); err != nil {
 		// A failed write means the engine closed its end: its error says
@@ -106,10 +109,7 @@ func (st *nativeStream) Send(b store.Block) error {
 // start creates the pipe, starts the INSERT and opens the pipe once the
 // engine reads it.
 func (st *nativeStream) start(b store.Block) error {
-	st.names = make([]string, len(b.Columns))
-	for i, c := range b.Columns {
-		st.names[i] = c.Name
-	}
+	st.cols = store.NewStreamColumns(b)
 	st.path = filepath.Join(st.s.eng.staging, fmt.Sprintf("insert-%d.fifo", st.s.eng.seq.Add(1)))
 	if err := syscall.Mkfifo(st.path, 0o600); err != nil {
 		st.path = ""
@@ -120,7 +120,7 @@ func (st *nativeStream) start(b store.Block) error {
 	giveUp := make(chan struct{})
 	st.done = make(chan error, 1)
 	go func() {
-		err := st.s.insertFile(st.table, st.names, st.path, "Native", st.token, st.settings)
+		err := st.s.insertFile(st.table, st.cols.Names(), st.path, "Native", st.token, st.settings)
 		close(giveUp)
 		st.done <- err
 	}()
@@ -135,18 +135,6 @@ func (st *nativeStream) start(b store.Block) error {
 		return fmt.Errorf("insert into %s: %w", st.table, err)
 	}
 	st.f = f
-	return nil
-}
-
-func (st *nativeStream) sameColumns(b store.Block) error {
-	if len(b.Columns) != len(st.names) {
-		return fmt.Errorf("block has %d columns, the stream %d", len(b.Columns), len(st.names))
-	}
-	for i, c := range b.Columns {
-		if c.Name != st.names[i] {
-			return fmt.Errorf("column %d is %q, the stream's is %q", i, c.Name, st.names[i])
-		}
-	}
 	return nil
 }
 

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/ClickHouse/ch-go/proto"
+
+	"github.com/furrowdev/furrow/store"
 )
 
 // rowReader is the read side every ch-go column shares: Row has a value
@@ -103,6 +105,13 @@ func appendValue(c proto.ColInput) (v any, err error) {
 			err = fmt.Errorf("read %s column: %v", c.Type(), r)
 		}
 	}()
+	if d, ok := c.(*store.DefaultColumn); ok {
+		// The native protocol of clickhouse-go takes rows: a default
+		// column becomes an ordinary one here.
+		if c, err = d.Materialize(); err != nil {
+			return nil, err
+		}
+	}
 	for _, conv := range converters {
 		if v, ok := conv(c); ok {
 			return v, nil

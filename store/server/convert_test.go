@@ -8,6 +8,8 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/stretchr/testify/require"
+
+	"github.com/furrowdev/furrow/store"
 )
 
 func TestAppendValue(t *testing.T) {
@@ -160,4 +162,24 @@ func colStr(v ...string) *proto.ColStr {
 	c := new(proto.ColStr)
 	c.AppendArr(v)
 	return c
+}
+
+// TestAppendValueDefaultColumn: a store.DefaultColumn, sent by a stream
+// for a column a block lacks, becomes rows of defaults.
+func TestAppendValueDefaultColumn(t *testing.T) {
+	for _, c := range []struct {
+		typ  proto.ColumnType
+		want any
+	}{
+		{proto.ColumnTypeUInt64, []uint64{0, 0}},
+		{proto.ColumnTypeIPv6, []proto.IPv6{{}, {}}},
+		{proto.ColumnTypeString, []string{"", ""}},
+		{proto.ColumnTypeLowCardinality.Sub(proto.ColumnTypeString), []string{"", ""}},
+	} {
+		v, err := appendValue(&store.DefaultColumn{Typ: c.typ, N: 2})
+		require.NoError(t, err, c.typ)
+		require.Equal(t, c.want, v, c.typ)
+	}
+	_, err := appendValue(&store.DefaultColumn{Typ: "Nullable(String)", N: 1})
+	require.Error(t, err)
 }

@@ -44,6 +44,7 @@ type batchStream struct {
 	table, token string
 	settings     map[string]string
 	query        string
+	cols         *store.StreamColumns // fixed by the first block
 	batch        driver.Batch
 	ended        bool
 }
@@ -53,9 +54,19 @@ func (st *batchStream) Send(b store.Block) error {
 	if st.ended {
 		return fmt.Errorf("%s: Send after Close or Abort", op)
 	}
+	if st.cols != nil {
+		var err error
+		if b, err = st.cols.Conform(b); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
 	query, values, err := insertValues(st.table, b)
-	if err != nil || values == nil {
-		return wrapError(st.ctx, op, err)
+	if err != nil {
+		// The block itself is malformed: sending it again fails again.
+		return store.MarkPermanent(wrapError(st.ctx, op, err))
+	}
+	if values == nil {
+		return nil
 	}
 	if st.batch == nil {
 		settings := clickhouse.Settings{}
@@ -72,8 +83,9 @@ func (st *batchStream) Send(b store.Block) error {
 			return wrapError(st.ctx, op, err)
 		}
 		st.query = query
+		st.cols = store.NewStreamColumns(b)
 	} else if query != st.query {
-		return fmt.Errorf("%s: block columns differ from the stream's first block", op)
+		return store.MarkPermanent(fmt.Errorf("%s: block columns differ from the stream's first block", op))
 	}
 	for i, v := range values {
 		if err := st.batch.Column(i).Append(v); err != nil {

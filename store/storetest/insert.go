@@ -220,12 +220,28 @@ func testInsertStream(t *testing.T, s store.Store) {
 			}
 			requireCode(t, err, 16, "NO_SUCH_COLUMN_IN_TABLE")
 		}, "22\n"},
-		{"columns differ between blocks", func(t *testing.T) {
+		{"a later block lacks a column: its default is sent", func(t *testing.T) {
+			// Which columns a block carries may depend on which rows it
+			// holds; the stream's header cannot change, so the store
+			// fills the missing column, as the table would.
 			st := send(t, "", []store.Block{block(23, 23)})
 			id := proto.ColUInt32{24}
-			require.Error(t, st.Send(store.Block{Columns: proto.Input{{Name: "id", Data: &id}}}))
+			require.NoError(t, st.Send(store.Block{Columns: proto.Input{{Name: "id", Data: &id}}}))
+			b := block(25, 25)
+			b.Columns[0], b.Columns[1] = b.Columns[1], b.Columns[0] // another order
+			require.NoError(t, st.Send(b))
+			require.NoError(t, st.Close())
+			require.Equal(t, "23\tv\n24\t\n25\tv\n", query(t, s, "SELECT id, v FROM stream WHERE id >= 23 ORDER BY id", "TSV"))
+		}, "25\n"},
+		{"a later block has a column the first did not: permanent", func(t *testing.T) {
+			id := proto.ColUInt32{26}
+			st := send(t, "", []store.Block{{Columns: proto.Input{{Name: "id", Data: &id}}}})
+			err := st.Send(block(27, 27))
+			require.Error(t, err)
+			require.True(t, store.Permanent(err), "a retry cannot heal it: %v", err)
+			require.False(t, store.Transient(err))
 			st.Abort()
-		}, "22\n"},
+		}, "25\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,4 +249,39 @@ func testInsertStream(t *testing.T, s store.Store) {
 			require.Equal(t, tt.want, count(t, s, "stream"))
 		})
 	}
+}
+
+// testInsertDefaults sends store.DefaultColumn for every type it encodes:
+// the rows hold each type's default, as if the INSERT had omitted them.
+func testInsertDefaults(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	createTable(t, s, "defaults", `id UInt32, u8 UInt8, u16 UInt16, u32 UInt32, u64 UInt64,
+		i8 Int8, i16 Int16, i32 Int32, i64 Int64, f32 Float32, f64 Float64, b Bool,
+		d Date, d32 Date32, dt DateTime('UTC'), ip4 IPv4, ip6 IPv6, s String, lc LowCardinality(String)`, "id")
+	types := []struct{ name, typ string }{
+		{"u8", "UInt8"}, {"u16", "UInt16"}, {"u32", "UInt32"}, {"u64", "UInt64"},
+		{"i8", "Int8"}, {"i16", "Int16"}, {"i32", "Int32"}, {"i64", "Int64"},
+		{"f32", "Float32"}, {"f64", "Float64"}, {"b", "Bool"}, {"d", "Date"}, {"d32", "Date32"},
+		{"dt", "DateTime"}, {"ip4", "IPv4"}, {"ip6", "IPv6"}, {"s", "String"}, {"lc", "LowCardinality(String)"},
+	}
+	st, err := s.InsertStream(ctx, "defaults", "")
+	require.NoError(t, err)
+	for blk, rows := range []int{3, 70000} { // the second longer than a pipe buffer
+		id := new(proto.ColUInt32)
+		for i := range rows {
+			id.Append(uint32(blk*100000 + i))
+		}
+		in := proto.Input{{Name: "id", Data: id}}
+		for _, c := range types {
+			require.True(t, store.DefaultSupported(proto.ColumnType(c.typ)), c.typ)
+			in = append(in, proto.InputColumn{Name: c.name, Data: &store.DefaultColumn{Typ: proto.ColumnType(c.typ), N: rows}})
+		}
+		require.NoError(t, st.Send(store.Block{Columns: in}))
+	}
+	require.NoError(t, st.Close())
+	require.Equal(t, "70003\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\tfalse\t1970-01-01\t1970-01-01\t1970-01-01 00:00:00\t0.0.0.0\t::\t\t\n",
+		query(t, s, `SELECT count(), any(u8), any(u16), any(u32), any(u64), any(i8), any(i16), any(i32), any(i64),
+			any(f32), any(f64), any(b), any(d), any(d32), any(dt), any(ip4), any(ip6), any(s), any(lc) FROM defaults`, "TSV"))
+	require.Equal(t, "1\n", query(t, s, `SELECT uniqExact(u8, u16, u32, u64, i8, i16, i32, i64, f32, f64, b, d, d32, dt, ip4, ip6, s, lc) FROM defaults`, "TSV"))
+	require.False(t, store.DefaultSupported("Nullable(String)"))
 }

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"InsertTypes", testInsertTypes},
 		{"InsertDeduplication", testInsertDedup},
 		{"InsertStream", testInsertStream},
+		{"InsertDefaults", testInsertDefaults},
 		{"Params", testParams},
 		{"Settings", testSettings},
 		{"Errors", testErrors},
