@@ -205,12 +205,12 @@ func ingestFile(t *testing.T, in *Ingester, dir, name string, data []byte) Objec
 	return res
 }
 
-// shapeSeed is the property test's seed: FURROW_SHAPE_SEED varies it (a
+// shapeSeed is the property test's seed: FURROW_TEST_SHAPE_SEED varies it (a
 // failure prints the seed that found it).
 func shapeSeed(t *testing.T) uint64 {
-	if v := os.Getenv("FURROW_SHAPE_SEED"); v != "" {
+	if v := os.Getenv("FURROW_TEST_SHAPE_SEED"); v != "" {
 		seed, err := strconv.ParseUint(v, 10, 64)
-		require.NoError(t, err, "FURROW_SHAPE_SEED")
+		require.NoError(t, err, "FURROW_TEST_SHAPE_SEED")
 		return seed
 	}
 	return 20261107
