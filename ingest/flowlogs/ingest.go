@@ -306,9 +306,13 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 			break
 		}
 	}
-	// What was read before a read error is stored (the good neighbours of
-	// a bad spot are kept); a cancelled run stores nothing more.
-	commit = ctx.Err() == nil
+	// The stream in progress is committed only when the object was read
+	// to its end: after a read error (a file that changed, a Parquet page
+	// that does not decode) the object is not recorded, and keeping its
+	// rows would count them again once it is fixed. Compressed objects are
+	// checked whole before the first insert (CheckCompressed), so their
+	// corruption never gets here.
+	commit = ctx.Err() == nil && (readErr == nil || errors.Is(readErr, errSinkStopped))
 	close(work)
 	<-sinkDone
 	st := rd.Stats()
@@ -504,8 +508,36 @@ func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(
 		}
 		return rd, func() { cleanup() }, nil
 	}
+	if obj.IsS3() {
+		// One pinned GET into a temporary file serves both the check and
+		// the ingest read.
+		ra, size, cleanup, err := i.deps.Source.OpenReaderAt(ctx, obj)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := CheckCompressed(obj.URL, io.NewSectionReader(ra, 0, size)); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		rd, err := NewReader(obj.URL, io.NewSectionReader(ra, 0, size), ropts)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		return rd, func() { cleanup() }, nil
+	}
+	// A file is read twice, each time checked against its listed hash: a
+	// file that changes in between fails the ingest read at its end.
 	rc, err := i.deps.Source.Open(ctx, obj)
 	if err != nil {
+		return nil, nil, err
+	}
+	err = CheckCompressed(obj.URL, rc)
+	rc.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	if rc, err = i.deps.Source.Open(ctx, obj); err != nil {
 		return nil, nil, err
 	}
 	rd, err := NewReader(obj.URL, rc, ropts)
