@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -130,4 +131,134 @@ func TestOpenParquetCorrupt(t *testing.T) {
 	}
 	_, err := NewReader("fake", bytes.NewReader(append([]byte("PAR1"), make([]byte, 100)...)), Options{})
 	require.ErrorIs(t, err, ErrCorrupt)
+}
+
+// goodLine is a v2 record with the given action, status, packets, bytes,
+// start and end.
+func goodLine(action, status, packets, bytes, start, end string) string {
+	return "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 " +
+		packets + " " + bytes + " " + start + " " + end + " " + action + " " + status + "\n"
+}
+
+const okLine = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n"
+
+// readAll reads every batch of data and returns the records' bytes, the
+// stats and the error that ended the read (nil at the end of the file).
+func readAll(t *testing.T, name string, data []byte) ([]uint64, Stats, error) {
+	t.Helper()
+	rd, err := NewReader(name, bytes.NewReader(data), Options{BatchRows: 3})
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	defer rd.Close()
+	var got []uint64
+	b := NewBatch()
+	for {
+		n, err := rd.Next(b)
+		for i := range n {
+			got = append(got, b.Bytes(i))
+		}
+		if err == io.EOF {
+			return got, rd.Stats(), nil
+		} else if err != nil {
+			return got, rd.Stats(), err
+		}
+	}
+}
+
+// TestRejectImpossibleValues: values no flow log can have are rejected per
+// line with the reason; the lines around them are kept.
+func TestRejectImpossibleValues(t *testing.T) {
+	max, maxP := strconv.FormatUint(MaxRecordBytes, 10), strconv.FormatUint(MaxRecordPackets, 10)
+	for _, tc := range []struct {
+		name, line, reason string
+	}{
+		{"action", goodLine("MAYBE", "OK", "1", "40", "1418530010", "1418530070"), `action "MAYBE"`},
+		{"action_case", goodLine("accept", "OK", "1", "40", "1418530010", "1418530070"), `action "accept"`},
+		{"status", goodLine("ACCEPT", "WEIRD", "1", "40", "1418530010", "1418530070"), `log-status "WEIRD"`},
+		{"bytes_max_uint64", goodLine("ACCEPT", "OK", "1", "18446744073709551615", "1418530010", "1418530070"), "bytes 18446744073709551615"},
+		{"bytes_over_bound", goodLine("ACCEPT", "OK", "1", max+"0", "1418530010", "1418530070"), "bytes " + max + "0"},
+		{"packets_over_bound", goodLine("ACCEPT", "OK", maxP+"0", "40", "1418530010", "1418530070"), "packets " + maxP + "0"},
+		{"start_after_end", goodLine("ACCEPT", "OK", "1", "40", "1418530070", "1418530010"), "start 1418530070 is after end"},
+		{"protocol", strings.Replace(okLine, " 22 6 ", " 22 256 ", 1), "bad protocol number"},
+		{"port", strings.Replace(okLine, " 20641 ", " 65536 ", 1), "bad srcport number"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, st, err := readAll(t, tc.name, []byte(okLine+tc.line+okLine))
+			require.NoError(t, err)
+			require.Equal(t, []uint64{4249, 4249}, got, "the neighbours are kept")
+			require.EqualValues(t, 1, st.Rejected)
+			require.Len(t, st.Errors, 1)
+			require.Equal(t, int64(2), st.Errors[0].Line)
+			require.Contains(t, st.Errors[0].Error(), tc.name+":2: "+tc.reason)
+		})
+	}
+	// The bounds themselves, "-" and NODATA/SKIPDATA records pass.
+	for _, line := range []string{
+		goodLine("REJECT", "OK", maxP, max, "1418530010", "1418530010"),
+		goodLine("-", "NODATA", "-", "-", "1418530010", "1418530070"),
+		goodLine("-", "SKIPDATA", "-", "-", "-", "-"),
+	} {
+		_, st, err := readAll(t, "ok", []byte(line))
+		require.NoError(t, err)
+		require.EqualValues(t, 1, st.Stored, "%s: %v", line, st.Errors)
+	}
+}
+
+// TestNULsInFirstLines: NULs in the first lines (what a crashed writer
+// leaves) reject those lines, not the file; a file of NULs and junk is
+// still not a flow log.
+func TestNULsInFirstLines(t *testing.T) {
+	nulLine := strings.Replace(okLine, "eni-1235b8ca123456789", "eni-1235b8\x00a123456789", 1)
+	for _, tc := range []struct {
+		name     string
+		data     string
+		stored   []uint64
+		rejected int64
+	}{
+		{"nul_in_a_field", nulLine + okLine + okLine, []uint64{4249, 4249}, 1},
+		{"nul_lines_first", "\x00\x00\x00\n" + nulLine + "\x00\n" + okLine, []uint64{4249}, 3},
+		{"nul_run_before", strings.Repeat("\x00", 5000) + "\n" + okLine + okLine, []uint64{4249, 4249}, 1},
+		{"nul_run_in_the_middle", okLine + strings.Repeat("\x00", 300) + okLine, []uint64{4249}, 1},
+		{"other_control_byte", strings.Replace(okLine, "ACCEPT", "ACC\x01EPT", 1) + okLine, []uint64{4249}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, st, err := readAll(t, tc.name, []byte(tc.data))
+			require.NoError(t, err)
+			require.Equal(t, tc.stored, got)
+			require.Equal(t, tc.rejected, st.Rejected, "%v", st.Errors)
+			require.Contains(t, st.Errors[0].Reason, "control byte 0x")
+			// Gzip gives the same.
+			got, _, err = readAll(t, tc.name, gzipBytes(t, []byte(tc.data)))
+			require.NoError(t, err)
+			require.Equal(t, tc.stored, got)
+		})
+	}
+	_, _, err := readAll(t, "nul_junk", []byte(strings.Repeat("\x00\x00junk\n", 20)))
+	require.ErrorIs(t, err, ErrNotFlowLog)
+}
+
+// TestIngestBadValues stores a file with impossible values and NULs:
+// only the good records reach flow_logs and the rollup, and sum(bytes)
+// is theirs.
+func TestIngestBadValues(t *testing.T) {
+	ctx := context.Background()
+	s := migrated(t)
+	dir := t.TempDir()
+	data := "\x00\x00\x00\n" + okLine +
+		goodLine("MAYBE", "OK", "1", "40", "1418530010", "1418530070") +
+		goodLine("ACCEPT", "WEIRD", "1", "40", "1418530010", "1418530070") +
+		goodLine("ACCEPT", "OK", "1", "18446744073709551615", "1418530010", "1418530070") +
+		okLine
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.log"), []byte(data), 0o644))
+	in := newTestIngester(t, s, Dependencies{}, IngestOptions{})
+	sum, err := in.Run(ctx, []string{dir}, sources.Window{})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, sum.Stored)
+	require.EqualValues(t, 4, sum.Rejected)
+	require.Len(t, sum.Files[0].Errors, 4)
+	require.Contains(t, sum.Files[0].Errors[1], "bad.log:3: action \"MAYBE\"")
+	require.Equal(t, "2\t8498", queryTSV(t, s, "SELECT count(), sum(bytes) FROM flow_logs"))
+	require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM flow_logs WHERE action NOT IN ('ACCEPT', 'REJECT', '') OR log_status NOT IN ('OK', 'NODATA', 'SKIPDATA', '')"))
+	require.Equal(t, "8498", queryTSV(t, s, "SELECT sum(bytes) FROM flow_traffic_hourly"))
 }

@@ -170,6 +170,12 @@ func (s *parquetSource) appendRow(b *Batch, row parquet.Row) string {
 		}
 		return fmt.Sprintf("row has %d values, want %d", done, len(s.fields))
 	}
+	if reason := checkBounds(b, n); reason != "" {
+		for _, fj := range s.fields {
+			b.cols[fj].truncate(n)
+		}
+		return reason
+	}
 	b.rows++
 	return ""
 }
