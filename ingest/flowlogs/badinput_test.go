@@ -262,3 +262,67 @@ func TestIngestBadValues(t *testing.T) {
 	require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM flow_logs WHERE action NOT IN ('ACCEPT', 'REJECT', '') OR log_status NOT IN ('OK', 'NODATA', 'SKIPDATA', '')"))
 	require.Equal(t, "8498", queryTSV(t, s, "SELECT sum(bytes) FROM flow_traffic_hourly"))
 }
+
+// TestIngestSameContentOnce: a directory named through a link (with and
+// without a trailing slash), a link inside it and a copy of a file store
+// each record once.
+func TestIngestSameContentOnce(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	data := filepath.Join(root, "data")
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "sub"), 0o755))
+	f1, f2 := flowFile(t, 3000, 1), flowFile(t, 2000, 2)
+	require.NoError(t, os.WriteFile(filepath.Join(data, "f1.log.gz"), f1, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(data, "f2.log.gz"), f2, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(data, "sub", "copy-of-f1.log.gz"), f1, 0o644))
+	require.NoError(t, os.Symlink(filepath.Join(data, "f2.log.gz"), filepath.Join(data, "sub", "link-to-f2.log.gz")))
+	link := filepath.Join(root, "link")
+	require.NoError(t, os.Symlink(data, link))
+
+	s := migrated(t)
+	in := newTestIngester(t, s, Dependencies{}, IngestOptions{})
+	sum, err := in.Run(ctx, []string{link}, sources.Window{})
+	require.NoError(t, err)
+	require.False(t, sum.Failed(), "%+v", sum)
+	require.Equal(t, 4, sum.Listed, "the link without a slash is the directory, links inside are followed")
+	require.Equal(t, 2, sum.Ingested)
+	require.Equal(t, 2, sum.Skipped, "the copy and the link are the same content")
+	require.EqualValues(t, 5000, sum.Stored)
+	for _, srcs := range [][]string{{link + "/"}, {data}, {filepath.Join(data, "sub", "copy-of-f1.log.gz")}} {
+		sum, err := in.Run(ctx, srcs, sources.Window{})
+		require.NoError(t, err)
+		require.Zero(t, sum.Ingested, "%v", srcs)
+		require.Zero(t, sum.Stored, "%v", srcs)
+	}
+	require.Equal(t, "5000", queryTSV(t, s, "SELECT count() FROM flow_logs"))
+	require.Equal(t, "5000", queryTSV(t, s, "SELECT sum(records) FROM flow_traffic_hourly"))
+	// Rows name where they were read: the real path, not the link.
+	require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM flow_logs WHERE source LIKE '%/link/%'"))
+}
+
+// TestIngestUnreadableEntry: entries of a directory that cannot be read
+// are reported one by one, and the rest is stored.
+func TestIngestUnreadableEntry(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.log.gz"), flowFile(t, 1000, 1), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "z.log.gz"), flowFile(t, 500, 2), 0o644))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "nowhere"), filepath.Join(dir, "broken.log")))
+	// Reading /proc/self/mem at offset 0 fails, even for root, for whom
+	// chmod 000 changes nothing.
+	require.NoError(t, os.Symlink("/proc/self/mem", filepath.Join(dir, "mem.log")))
+	s := migrated(t)
+	in := newTestIngester(t, s, Dependencies{}, IngestOptions{})
+	sum, err := in.Run(ctx, []string{dir}, sources.Window{})
+	require.NoError(t, err)
+	require.True(t, sum.Failed())
+	require.Equal(t, 2, sum.Ingested)
+	require.Equal(t, 2, sum.FailedFiles)
+	require.EqualValues(t, 1500, sum.Stored)
+	var out bytes.Buffer
+	require.NoError(t, sum.Print(&out))
+	require.Contains(t, out.String(), filepath.Join(dir, "broken.log"))
+	require.Contains(t, out.String(), filepath.Join(dir, "mem.log"))
+	require.Equal(t, "1500", queryTSV(t, s, "SELECT count() FROM flow_logs"))
+	require.Equal(t, "2", queryTSV(t, s, "SELECT count() FROM ingested_objects FINAL"))
+}

@@ -217,7 +217,7 @@ func (e *storeFailure) Unwrap() error { return e.err }
 // IngestOptions.StreamBlocks blocks. Parsing overlaps attribution and
 // storing, and the engine pays its per-insert costs once per stream.
 func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
-	id := sources.ID(obj)
+	id, loc := sources.ID(obj), sources.Location(obj)
 	res := ObjectResult{URL: obj.URL, ID: id}
 	rd, closeObj, err := i.open(ctx, obj)
 	if err != nil {
@@ -248,7 +248,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	var sinkErr error
 	go func() {
 		defer close(sinkDone)
-		sinkErr = i.sink(ctx, id, w, idx, work, free, failed, &commit)
+		sinkErr = i.sink(ctx, id, loc, w, idx, work, free, failed, &commit)
 	}()
 
 	since, until := w.Since.Unix(), w.Until.Unix()
@@ -341,9 +341,10 @@ const StreamBlocks = 64
 
 // sink attributes the blocks of work (idx may be nil) and sends them to
 // flow_logs, opts.StreamBlocks per INSERT stream, each stream with its own
-// deduplication token, and returns their slots to free. After a failure
+// deduplication token (named after the content, id), and returns their
+// slots to free. Rows record where they were read (loc). After a failure
 // it keeps draining work.
-func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
+func (i *Ingester) sink(ctx context.Context, id, loc string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
 	defer func() {
 		if err != nil && failed != nil {
 			close(failed)
@@ -376,7 +377,7 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 				st, err = i.deps.Store.InsertStream(ctx, "flow_logs", i.token(id, seg, w), store.WithSettings(i.streamSettings()))
 			}
 			if err == nil {
-				blk := i.attr.Attribute(sl.batch, id, idx, attributed)
+				blk := i.attr.Attribute(sl.batch, loc, idx, attributed)
 				err = st.Send(blk)
 				if err == nil {
 					blocks++
@@ -571,6 +572,15 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 			objs = append(objs, o)
 			return nil
 		})
+		// Entries of a directory that cannot be read are reported one by
+		// one and do not hold back the rest.
+		var skipped *sources.SkippedError
+		if errors.As(err, &skipped) {
+			for _, e := range skipped.Entries {
+				sum.add(ObjectResult{URL: e.URL, Error: fmt.Sprintf("%v; skipped, the rest of %s is ingested: fix or remove it and run again", e.Err, src)})
+			}
+			err = nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return sum.finish(), ctx.Err()
