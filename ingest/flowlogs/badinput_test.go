@@ -97,7 +97,7 @@ func TestIngestTruncatedGzip(t *testing.T) {
 		require.Zero(t, sum.Stored, "cut at %d", at)
 		require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM flow_logs"), "cut at %d", at)
 		require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM flow_traffic_hourly"), "cut at %d", at)
-		require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM ingested_objects"), "cut at %d", at)
+		require.Equal(t, "0", queryTSV(t, s, "SELECT count() FROM ingested_objects WHERE kind = 'flowlogs'"), "cut at %d", at)
 	}
 	require.NoError(t, os.WriteFile(path, data, 0o644))
 	in := newTestIngester(t, s, Dependencies{}, opts)
@@ -324,5 +324,5 @@ func TestIngestUnreadableEntry(t *testing.T) {
 	require.Contains(t, out.String(), filepath.Join(dir, "broken.log"))
 	require.Contains(t, out.String(), filepath.Join(dir, "mem.log"))
 	require.Equal(t, "1500", queryTSV(t, s, "SELECT count() FROM flow_logs"))
-	require.Equal(t, "2", queryTSV(t, s, "SELECT count() FROM ingested_objects FINAL"))
+	require.Equal(t, "2", queryTSV(t, s, "SELECT count() FROM ingested_objects FINAL WHERE kind = 'flowlogs'"))
 }

@@ -146,13 +146,44 @@ func (i *Ingester) Ingest(ctx context.Context, obj sources.Object) error {
 	return err
 }
 
+// startAttempts returns the locations that earlier, interrupted runs read
+// each of objs from, and marks objs as started in the ledger (see
+// Ledger.MarkAttempts for why).
+func (i *Ingester) startAttempts(ctx context.Context, objs []sources.Object) (map[string][]string, error) {
+	out := map[string][]string{}
+	for start := 0; start < len(objs); start += 1000 {
+		batch := objs[start:min(start+1000, len(objs))]
+		ids := make([]string, len(batch))
+		as := make([]Attempt, len(batch))
+		for k, o := range batch {
+			ids[k] = sources.ID(o)
+			as[k] = Attempt{ID: ids[k], Location: sources.Location(o)}
+		}
+		earlier, err := i.ledger.EarlierAttempts(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, locs := range earlier {
+			out[id] = locs
+		}
+		if err := i.ledger.MarkAttempts(ctx, as, i.deps.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // IngestObject reads one object into flow_logs and records it in the
 // ledger. Records of a file that fails half way are stored with
 // deduplication tokens, so ingesting it again stores each record once.
 // The error concerns the whole object (unreadable, not stored); rejected
 // lines and a file that is not a flow log are reported in the result only.
 func (i *Ingester) IngestObject(ctx context.Context, obj sources.Object) (ObjectResult, error) {
-	return i.ingest(ctx, obj, sources.Window{})
+	earlier, err := i.startAttempts(ctx, []sources.Object{obj})
+	if err != nil {
+		return ObjectResult{URL: obj.URL, ID: sources.ID(obj), Error: err.Error()}, err
+	}
+	return i.ingest(ctx, obj, sources.Window{}, earlier[sources.ID(obj)])
 }
 
 // slot is one block's worth of parsed records, recycled once inserted.
@@ -173,14 +204,28 @@ func (i *Ingester) slot() *slot {
 // reading the object again: the streams it had committed carry the same
 // tokens and are not stored twice. Read errors are not retried here (the
 // object stays out of the ledger, so the next run or poll takes it again).
-func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
+// earlier lists the locations that interrupted runs read obj from: their
+// committed rows are counted before and after, so that Stored says what
+// this run added and AlreadyStored what it found (see Ledger.MarkAttempts).
+func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Window, earlier []string) (ObjectResult, error) {
 	started := i.deps.Now()
+	locs := append([]string{sources.Location(obj)}, earlier...)
+	var before int64
+	if len(earlier) > 0 {
+		var err error
+		if before, err = storedRows(ctx, i.deps.Store, locs); err != nil {
+			res := ObjectResult{URL: obj.URL, ID: sources.ID(obj)}
+			return i.fail(ctx, &res, obj, started, err)
+		}
+	}
+	attempts := 0
 	r := i.opts.Retry.WithDefaults()
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = r.Initial, r.Max
 	var res ObjectResult
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		var err error
+		attempts++
 		res, err = i.ingestOnce(ctx, obj, w)
 		var se *storeFailure
 		if err != nil && errors.As(err, &se) && store.Transient(se.err) && ctx.Err() == nil {
@@ -200,6 +245,16 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 	if err != nil {
 		res.Stored = 0
 		return i.fail(ctx, &res, obj, started, err)
+	}
+	if len(earlier) > 0 || attempts > 1 {
+		// Some rows sent may have been stored before: count what is new.
+		after, err := storedRows(ctx, i.deps.Store, locs)
+		if err != nil {
+			return i.fail(ctx, &res, obj, started, err)
+		}
+		added := min(max(after-before, 0), res.Stored)
+		res.AlreadyStored = res.Stored - added
+		res.Stored = added
 	}
 	i.m.records(res)
 	return res, i.record(ctx, &res, obj, started)
@@ -595,8 +650,12 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 		sum.Listed += len(objs)
 		sum.Skipped += len(objs) - len(fresh)
 		i.m.skipped.Add(float64(len(objs) - len(fresh)))
+		earlier, err := i.startAttempts(ctx, fresh)
+		if err != nil {
+			return sum.finish(), err
+		}
 		for _, o := range fresh {
-			res, err := i.ingest(ctx, o, w)
+			res, err := i.ingest(ctx, o, w, earlier[sources.ID(o)])
 			sum.add(res)
 			if err != nil && ctx.Err() != nil {
 				return sum.finish(), ctx.Err()
