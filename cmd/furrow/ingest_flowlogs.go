@@ -31,9 +31,14 @@ func newIngestFlowLogsCommand(a *app) *cobra.Command {
 custom formats and later), and CloudWatch Logs / Firehose JSON lines. The
 field list comes from a header line, else --fields, else the AWS default for
 the line's field count. A malformed line is counted and reported with
-file:line and reason; its neighbours are stored. An object already ingested
-(S3 key + ETag, or path + size + sha256) is skipped, and a crash mid-object
-followed by a re-run stores each record once.
+file:line and reason, as is a line with a value no flow log can have (see
+docs/ingest-flowlogs.md for the bounds); its neighbours are stored. An object whose
+content was already ingested (sha256 + size of a file, ETag + size of an S3
+object: a copy or a link is the same object) is skipped, and a crash
+mid-object followed by a re-run stores each record once. A corrupt or
+truncated gzip or Parquet object is an error: nothing of it is stored, and
+it is read again once it changes. Links are followed; an unreadable entry
+of a directory is reported and the rest is loaded.
 
 --since/--until select objects by the AWS and Hive key layouts
 (AWSLogs/{acct}/vpcflowlogs/{region}/YYYY/MM/DD/…, …/year=/month=/day=/hour=)

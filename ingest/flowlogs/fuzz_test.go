@@ -97,3 +97,25 @@ func FuzzSplitFields(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHasControl checks the word-at-a-time control byte test against a
+// byte loop.
+func FuzzHasControl(f *testing.F) {
+	f.Add([]byte("2 123 eni-1\t10.0.0.1"))
+	f.Add([]byte("abcdefgh\x00ijklmnop"))
+	f.Add([]byte("\xff\xfe\x80\x9f abc \x1f"))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		var want byte
+		found := false
+		for _, c := range line {
+			if c < 0x20 && c != '\t' {
+				want, found = c, true
+				break
+			}
+		}
+		got, ok := hasControl(line)
+		if ok != found || got != want {
+			t.Fatalf("hasControl(%q) = %#x, %v; want %#x, %v", line, got, ok, want, found)
+		}
+	})
+}

@@ -156,13 +156,44 @@ func (i *Ingester) Ingest(ctx context.Context, obj sources.Object) error {
 	return err
 }
 
+// startAttempts returns the locations that earlier, interrupted runs read
+// each of objs from, and marks objs as started in the ledger (see
+// Ledger.MarkAttempts for why).
+func (i *Ingester) startAttempts(ctx context.Context, objs []sources.Object) (map[string][]string, error) {
+	out := map[string][]string{}
+	for start := 0; start < len(objs); start += 1000 {
+		batch := objs[start:min(start+1000, len(objs))]
+		ids := make([]string, len(batch))
+		as := make([]Attempt, len(batch))
+		for k, o := range batch {
+			ids[k] = sources.ID(o)
+			as[k] = Attempt{ID: ids[k], Location: sources.Location(o)}
+		}
+		earlier, err := i.ledger.EarlierAttempts(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, locs := range earlier {
+			out[id] = locs
+		}
+		if err := i.ledger.MarkAttempts(ctx, as, i.deps.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // IngestObject reads one object into flow_logs and records it in the
 // ledger. Records of a file that fails half way are stored with
 // deduplication tokens, so ingesting it again stores each record once.
 // The error concerns the whole object (unreadable, not stored); rejected
 // lines and a file that is not a flow log are reported in the result only.
 func (i *Ingester) IngestObject(ctx context.Context, obj sources.Object) (ObjectResult, error) {
-	return i.ingest(ctx, obj, sources.Window{})
+	earlier, err := i.startAttempts(ctx, []sources.Object{obj})
+	if err != nil {
+		return ObjectResult{URL: obj.URL, ID: sources.ID(obj), Error: err.Error()}, err
+	}
+	return i.ingest(ctx, obj, sources.Window{}, earlier[sources.ID(obj)])
 }
 
 // slot is one block's worth of parsed records, recycled once inserted.
@@ -183,8 +214,20 @@ func (i *Ingester) slot() *slot {
 // reading the object again: the streams it had committed carry the same
 // tokens and are not stored twice. Read errors are not retried here (the
 // object stays out of the ledger, so the next run or poll takes it again).
-func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
+// earlier lists the locations that interrupted runs read obj from: their
+// committed rows are counted before and after, so that Stored says what
+// this run added and AlreadyStored what it found (see Ledger.MarkAttempts).
+func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Window, earlier []string) (ObjectResult, error) {
 	started := i.deps.Now()
+	locs := append([]string{sources.Location(obj)}, earlier...)
+	var before int64
+	if len(earlier) > 0 {
+		var err error
+		if before, err = storedRows(ctx, i.deps.Store, locs); err != nil {
+			res := ObjectResult{URL: obj.URL, ID: sources.ID(obj)}
+			return i.fail(ctx, &res, obj, started, err)
+		}
+	}
 	r := i.opts.Retry.WithDefaults()
 	bo := backoff.NewExponentialBackOff()
 	bo.InitialInterval, bo.MaxInterval = r.Initial, r.Max
@@ -214,6 +257,16 @@ func (i *Ingester) ingest(ctx context.Context, obj sources.Object, w sources.Win
 		res.Stored = 0
 		return i.fail(ctx, &res, obj, started, err)
 	}
+	if len(earlier) > 0 || attempts > 1 {
+		// Some rows sent may have been stored before: count what is new.
+		after, err := storedRows(ctx, i.deps.Store, locs)
+		if err != nil {
+			return i.fail(ctx, &res, obj, started, err)
+		}
+		added := min(max(after-before, 0), res.Stored)
+		res.AlreadyStored = res.Stored - added
+		res.Stored = added
+	}
 	i.m.records(res)
 	return res, i.record(ctx, &res, obj, started)
 }
@@ -230,7 +283,7 @@ func (e *storeFailure) Unwrap() error { return e.err }
 // IngestOptions.StreamBlocks blocks. Parsing overlaps attribution and
 // storing, and the engine pays its per-insert costs once per stream.
 func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
-	id := sources.ID(obj)
+	id, loc := sources.ID(obj), sources.Location(obj)
 	res := ObjectResult{URL: obj.URL, ID: id}
 	rd, closeObj, err := i.open(ctx, obj)
 	if err != nil {
@@ -261,7 +314,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	var sinkErr error
 	go func() {
 		defer close(sinkDone)
-		sinkErr = i.sink(ctx, id, w, idx, work, free, failed, &commit)
+		sinkErr = i.sink(ctx, id, loc, w, idx, work, free, failed, &commit)
 	}()
 
 	since, until := w.Since.Unix(), w.Until.Unix()
@@ -319,9 +372,13 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 			break
 		}
 	}
-	// What was read before a read error is stored (the good neighbours of
-	// a bad spot are kept); a cancelled run stores nothing more.
-	commit = ctx.Err() == nil
+	// The stream in progress is committed only when the object was read
+	// to its end: after a read error (a file that changed, a Parquet page
+	// that does not decode) the object is not recorded, and keeping its
+	// rows would count them again once it is fixed. Compressed objects are
+	// checked whole before the first insert (CheckCompressed), so their
+	// corruption never gets here.
+	commit = ctx.Err() == nil && (readErr == nil || errors.Is(readErr, errSinkStopped))
 	close(work)
 	<-sinkDone
 	st := rd.Stats()
@@ -363,9 +420,10 @@ const StreamBlocks = 64
 
 // sink attributes the blocks of work (idx may be nil) and sends them to
 // flow_logs, opts.StreamBlocks per INSERT stream, each stream with its own
-// deduplication token, and returns their slots to free. After a failure
+// deduplication token (named after the content, id), and returns their
+// slots to free. Rows record where they were read (loc). After a failure
 // it keeps draining work.
-func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
+func (i *Ingester) sink(ctx context.Context, id, loc string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
 	defer func() {
 		if err != nil && failed != nil {
 			close(failed)
@@ -398,7 +456,7 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 				st, err = i.deps.Store.InsertStream(ctx, "flow_logs", i.token(id, seg, w), store.WithSettings(i.streamSettings()))
 			}
 			if err == nil {
-				blk := i.attr.Attribute(sl.batch, id, idx, attributed)
+				blk := i.attr.Attribute(sl.batch, loc, idx, attributed)
 				err = st.Send(blk)
 				if err == nil {
 					blocks++
@@ -540,8 +598,36 @@ func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(
 		}
 		return rd, func() { cleanup() }, nil
 	}
+	if obj.IsS3() {
+		// One pinned GET into a temporary file serves both the check and
+		// the ingest read.
+		ra, size, cleanup, err := i.deps.Source.OpenReaderAt(ctx, obj)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := CheckCompressed(obj.URL, io.NewSectionReader(ra, 0, size)); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		rd, err := NewReader(obj.URL, io.NewSectionReader(ra, 0, size), ropts)
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		return rd, func() { cleanup() }, nil
+	}
+	// A file is read twice, each time checked against its listed hash: a
+	// file that changes in between fails the ingest read at its end.
 	rc, err := i.deps.Source.Open(ctx, obj)
 	if err != nil {
+		return nil, nil, err
+	}
+	err = CheckCompressed(obj.URL, rc)
+	rc.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	if rc, err = i.deps.Source.Open(ctx, obj); err != nil {
 		return nil, nil, err
 	}
 	rd, err := NewReader(obj.URL, rc, ropts)
@@ -575,6 +661,15 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 			objs = append(objs, o)
 			return nil
 		})
+		// Entries of a directory that cannot be read are reported one by
+		// one and do not hold back the rest.
+		var skipped *sources.SkippedError
+		if errors.As(err, &skipped) {
+			for _, e := range skipped.Entries {
+				sum.add(ObjectResult{URL: e.URL, Error: fmt.Sprintf("%v; skipped, the rest of %s is ingested: fix or remove it and run again", e.Err, src)})
+			}
+			err = nil
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return sum.finish(), ctx.Err()
@@ -596,8 +691,12 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 			}
 			sum.SkippedFailed += failed
 		}
+		earlier, err := i.startAttempts(ctx, fresh)
+		if err != nil {
+			return sum.finish(), err
+		}
 		for _, o := range fresh {
-			res, err := i.ingest(ctx, o, w)
+			res, err := i.ingest(ctx, o, w, earlier[sources.ID(o)])
 			sum.add(res)
 			if err != nil && ctx.Err() != nil {
 				return sum.finish(), ctx.Err()

@@ -117,7 +117,7 @@ func TestIngestWindow(t *testing.T) {
 	var obj sources.Object
 	require.NoError(t, in.deps.Source.List(ctx, filepath.Join(dir, "v2.log"), sources.Window{}, func(o sources.Object) error { obj = o; return nil }))
 	w := sources.Window{Since: time.Unix(1418530000, 0), Until: time.Unix(1431280000, 0)}
-	res, err := in.ingest(ctx, obj, w)
+	res, err := in.ingest(ctx, obj, w, nil)
 	require.NoError(t, err)
 	require.Positive(t, res.OutsideWindow)
 	require.Equal(t, itoa(res.Stored), queryTSV(t, s, "SELECT count() FROM flow_logs"))

@@ -91,6 +91,93 @@ SELECT {id:String}, {kind:String}, {url:String}, {size:UInt64}, {read:UInt64}, {
 	return nil
 }
 
+// Why attempts are marked: a crash after some insert streams committed
+// leaves rows that a re-run sends again, and the engine drops as
+// duplicates (same tokens). The re-run cannot tell from the inserts which
+// rows were new, so before an object's first insert the ledger gets an
+// attempt row (kind "<kind>-attempt", source_id ID#attempt@LOCATION). A
+// re-run that finds one counts the object's rows before and after it
+// stores, and reports the difference as stored. The count reads the
+// source column of flow_logs, so it is paid only after an interrupted
+// attempt; the attempt rows cost one small insert per batch of objects.
+
+// attemptSep joins an ID and a location in an attempt row's source_id.
+const attemptSep = "#attempt@"
+
+// Attempt is one object about to be ingested.
+type Attempt struct {
+	// ID is the object's identity (source.ID), Location where it is read
+	// (source.Location, what flow_logs.source holds).
+	ID, Location string
+}
+
+// EarlierAttempts returns, for each of ids that an earlier run started,
+// the locations it was read from.
+func (l *Ledger) EarlierAttempts(ctx context.Context, ids []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var buf bytes.Buffer
+	// The ledger holds a row or two per object: a scan is cheap.
+	err := l.s.Query(ctx, &buf, `SELECT DISTINCT splitByString({sep:String}, source_id)[1] AS id, url
+FROM ingested_objects WHERE kind = {kind:String} AND id IN {ids:Array(String)}`,
+		"JSONEachRow", store.WithParams(map[string]string{"sep": attemptSep, "kind": l.kind + "-attempt", "ids": arrayLiteral(ids)}))
+	if err != nil {
+		return nil, fmt.Errorf("read the ingest ledger: %w", err)
+	}
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var row struct {
+			ID  string `json:"id"`
+			URL string `json:"url"`
+		}
+		if err := dec.Decode(&row); err != nil {
+			return nil, fmt.Errorf("read the ingest ledger: %w", err)
+		}
+		out[row.ID] = append(out[row.ID], row.URL)
+	}
+	return out, nil
+}
+
+// MarkAttempts records that the objects are about to be ingested, in one
+// insert.
+func (l *Ledger) MarkAttempts(ctx context.Context, as []Attempt, now time.Time) error {
+	if len(as) == 0 {
+		return nil
+	}
+	ids, locs := make([]string, len(as)), make([]string, len(as))
+	for i, a := range as {
+		ids[i], locs[i] = a.ID+attemptSep+a.Location, a.Location
+	}
+	err := l.s.Exec(ctx, `INSERT INTO ingested_objects (source_id, kind, url, started_at, finished_at)
+SELECT t.1, {kind:String}, t.2, {now:DateTime64(3, 'UTC')}, {now:DateTime64(3, 'UTC')}
+FROM (SELECT arrayJoin(arrayZip({ids:Array(String)}, {locs:Array(String)})) AS t)`,
+		store.WithParams(map[string]string{
+			"kind": l.kind + "-attempt", "ids": arrayLiteral(ids), "locs": arrayLiteral(locs),
+			"now": now.UTC().Format("2006-01-02 15:04:05.000"),
+		}))
+	if err != nil {
+		return fmt.Errorf("record %d objects as started in the ingest ledger: %w", len(as), err)
+	}
+	return nil
+}
+
+// storedRows counts the rows of flow_logs read from any of locations.
+func storedRows(ctx context.Context, s store.Store, locations []string) (int64, error) {
+	var buf bytes.Buffer
+	err := s.Query(ctx, &buf, "SELECT count() FROM flow_logs WHERE source IN {locs:Array(String)}", "TSV",
+		store.WithParams(map[string]string{"locs": arrayLiteral(locations)}))
+	if err != nil {
+		return 0, fmt.Errorf("count the rows already stored: %w", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(buf.String()), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("count the rows already stored: %w", err)
+	}
+	return n, nil
+}
+
 // arrayLiteral renders strings as an Array(String) parameter value.
 func arrayLiteral(ss []string) string {
 	var b strings.Builder

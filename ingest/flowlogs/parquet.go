@@ -23,9 +23,15 @@ var parquetMagic = []byte("PAR1")
 // Line numbers in LineError are 1-based row numbers.
 func OpenParquet(name string, r io.ReaderAt, size int64, opts Options) (*Reader, error) {
 	opts = opts.withDefaults()
+	head := make([]byte, len(parquetMagic))
+	if n, _ := r.ReadAt(head, 0); n < len(head) || !bytes.Equal(head, parquetMagic) {
+		return nil, fmt.Errorf("%s: %w: not Parquet (no PAR1 at its start)", name, ErrNotFlowLog)
+	}
 	f, err := parquet.OpenFile(r, size)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w: parquet: %v", name, ErrNotFlowLog, err)
+		// It starts as Parquet: a file cut short or damaged, which may be
+		// whole the next time it is read, not a file of another kind.
+		return nil, fmt.Errorf("%s: %w: parquet: %v; the object is not stored and is read again when it changes", name, ErrCorrupt, err)
 	}
 	rd := &Reader{name: name, opts: opts, format: FormatParquet}
 	src, err := newParquetSource(rd, f)
@@ -163,6 +169,12 @@ func (s *parquetSource) appendRow(b *Batch, row parquet.Row) string {
 			b.cols[fj].truncate(n)
 		}
 		return fmt.Sprintf("row has %d values, want %d", done, len(s.fields))
+	}
+	if reason := checkBounds(b, n); reason != "" {
+		for _, fj := range s.fields {
+			b.cols[fj].truncate(n)
+		}
+		return reason
 	}
 	b.rows++
 	return ""

@@ -157,6 +157,12 @@ func parseRecord(b *Batch, tok *[maxLineFields][]byte, l *layout) string {
 			return badValue(catalogue[fi], t)
 		}
 	}
+	if reason := checkBounds(b, n); reason != "" {
+		for _, fj := range l.idx {
+			b.cols[fj].truncate(n)
+		}
+		return reason
+	}
 	// The fields the layout lacks are padded with defaults in bulk, by
 	// Batch.pad, before the batch is handed out or the layout changes.
 	b.rows++

@@ -112,7 +112,8 @@ func NewReader(name string, r io.Reader, opts Options) (*Reader, error) {
 			return nil, fmt.Errorf("%s: explicit format: %w", name, err)
 		}
 	}
-	br := bufio.NewReaderSize(r, 64<<10)
+	cr := &countingReader{r: r}
+	br := bufio.NewReaderSize(cr, 64<<10)
 	head, err := br.Peek(4)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return nil, fmt.Errorf("read %s: %w", name, err)
@@ -121,7 +122,7 @@ func NewReader(name string, r io.Reader, opts Options) (*Reader, error) {
 	switch {
 	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
 		rd.format = FormatGzip
-		src, err := newGzipSource(rd, br)
+		src, err := newGzipSource(rd, br, cr)
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,10 @@ type ObjectResult struct {
 	Stored        int64 `json:"stored"`
 	Rejected      int64 `json:"rejected"`
 	OutsideWindow int64 `json:"outside_window"`
+	// AlreadyStored counts the records sent that an earlier, interrupted
+	// run had stored already (the store dropped them as duplicates); they
+	// are not in Stored.
+	AlreadyStored int64 `json:"already_stored,omitempty"`
 	// Errors are the first rejected lines as file:line: reason.
 	Errors []string `json:"errors,omitempty"`
 	// NotFlowLog marks a file that is not a flow log at all.
@@ -56,6 +60,7 @@ type Summary struct {
 	Stored        int64 `json:"stored"`
 	Rejected      int64 `json:"rejected"`
 	OutsideWindow int64 `json:"outside_window"`
+	AlreadyStored int64 `json:"already_stored"`
 	// Strict is whether rejected lines and non-flow-log files fail the run.
 	Strict bool `json:"strict"`
 	// Status is "ok" or "failed" (see Failed).
@@ -77,6 +82,7 @@ func (s *Summary) add(r ObjectResult) {
 	s.Stored += r.Stored
 	s.Rejected += r.Rejected
 	s.OutsideWindow += r.OutsideWindow
+	s.AlreadyStored += r.AlreadyStored
 }
 
 func (s Summary) finish() Summary {
@@ -136,6 +142,9 @@ func (s Summary) Print(w io.Writer) error {
 		s.Records, s.Stored, s.Rejected, s.OutsideWindow, s.Status, s.Ingested, s.Skipped, failedBefore, s.NotFlowLogs, s.FailedFiles, s.Seconds)
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if s.AlreadyStored > 0 {
+		fmt.Fprintf(w, "%d records were already stored by an interrupted run and were not stored again (not in STORED)\n", s.AlreadyStored)
 	}
 	for _, f := range s.Files {
 		if f.Error != "" {

@@ -3,6 +3,7 @@ package flowlogs
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -41,18 +42,42 @@ func newTextSource(r *Reader, br *bufio.Reader, closer func()) (*textSource, err
 }
 
 // isBinary reports whether text starts with bytes that flow logs and JSON
-// never contain: NUL or other control characters.
+// never contain: control characters, in more than one byte in 50. NULs are
+// not counted: a writer that crashed, or a file system that lost the end
+// of a write, leaves runs of NULs in good text, and a single NUL says
+// nothing of the lines around it. Those lines are rejected one by one
+// (see hasControl), and a file whose first lines all fail is still not a
+// flow log.
 func isBinary(head []byte) bool {
 	ctl := 0
 	for _, c := range head {
-		if c == 0 {
-			return true
-		}
-		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
+		if c != 0 && c < 0x20 && c != '\n' && c != '\r' && c != '\t' {
 			ctl++
 		}
 	}
 	return ctl > 0 && ctl*50 > len(head)
+}
+
+// hasControl returns the first control byte of line other than a tab, and
+// whether there is one. Flow log fields never hold one, and the string
+// fields would otherwise store it. It looks at eight bytes at a time: the
+// word test is exact for "some byte is below 0x20" (tabs then take the
+// slow path).
+func hasControl(line []byte) (byte, bool) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(line); i += 8 {
+		x := binary.LittleEndian.Uint64(line[i:])
+		if (x-0x20*ones)&^x&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(line); i++ {
+		if c := line[i]; c < 0x20 && c != '\t' {
+			return c, true
+		}
+	}
+	return 0, false
 }
 
 func (s *textSource) close() error {
@@ -134,6 +159,9 @@ func (s *textSource) process(b *Batch, line []byte) error {
 		if len(line) == 0 {
 			return s.failed("empty message")
 		}
+	}
+	if c, bad := hasControl(line); bad {
+		return s.failed(fmt.Sprintf("control byte 0x%02x in the line (NULs are what a crashed writer leaves)", c))
 	}
 	n := splitFields(line, &s.tok)
 	if isHeader(s.tok[0]) {

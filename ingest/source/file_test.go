@@ -79,7 +79,9 @@ func TestFileIdentity(t *testing.T) {
 	s := New(DefaultConfiguration(), Dependencies{})
 
 	first := ID(listOne(t, s, p))
-	require.Contains(t, first, "file://"+filepath.ToSlash(p)+"?size=9&sha256=")
+	require.Regexp(t, `^sha256:[0-9a-f]{64}\?size=9$`, first)
+	require.Contains(t, Location(listOne(t, s, p)), "file://"+filepath.ToSlash(p)+"?size=9&sha256=")
+	require.Equal(t, Location(listOne(t, s, p)), LegacyID(listOne(t, s, p)), "no links: the old ID is the location")
 	require.Equal(t, first, ID(listOne(t, s, p)), "stable")
 
 	// Only the mtime changes: same identity (and a cache miss, so a re-hash).

@@ -14,19 +14,65 @@ import (
 	"sync"
 )
 
-// ID is an object's identity in the exactly-once ledger: the same content at
-// the same place always has the same ID, and any change of content gives a
-// new one. For S3 it is s3://bucket/key?etag=ETAG; for a file
-// file:///abs/path?size=N&sha256=HEX. Touching a file (mtime only) keeps its
-// ID; moving it or rewriting it gives a new one. A file object must come from
-// List, which fills its ETag.
+// ID is an object's identity in the exactly-once ledger and the base of
+// its insert deduplication tokens. It names the content, not the place:
+// the same log reached twice (through a symbolic link, as a copy, under
+// another name) is the same records, and storing them twice is the worse
+// failure, so it is ingested once. Any change of content gives a new ID.
+//
+//   - A file is sha256:HEX?size=N, from the hash taken while listing.
+//   - An S3 object is s3-etag:ETAG?size=N. S3 gives no content hash
+//     without reading the object, and the ledger is asked before reading
+//     it. The ETag serves instead: for a single-part upload it is the MD5
+//     of the content, so a copy of the object (to another key or bucket)
+//     has the same one; a multipart or KMS-encrypted object's ETag is not
+//     an MD5 of the content, so two copies may have different ETags
+//     (ingested twice, once per copy) but two different contents never
+//     share one. A local copy of an S3 object has a sha256 ID, not an
+//     ETag one: load a data set from one place.
+//
+// A file object must come from List, which fills its ETag with the hash.
+// Location tells where an object was read; LegacyID is the ID of furrow
+// versions before content identity, which the ledger still honours.
 func ID(obj Object) string {
+	size := "?size=" + strconv.FormatInt(obj.Size, 10)
+	if obj.IsS3() {
+		return "s3-etag:" + url.QueryEscape(obj.ETag) + size
+	}
+	return "sha256:" + obj.ETag + size
+}
+
+// Location names the place an object was read, with its version: for S3
+// s3://bucket/key?etag=ETAG, for a file
+// file:///real/path?size=N&sha256=HEX with symbolic links resolved. It is
+// what flow_logs.source and the ledger's url record.
+func Location(obj Object) string {
+	if obj.IsS3() {
+		return LegacyID(obj)
+	}
+	return fileLocation(obj, true)
+}
+
+// LegacyID is the ID that furrow versions before content identity gave an
+// object: its location, with a file's path absolute but as listed. Ledger
+// rows written by them carry it, so an upgrade does not ingest again what
+// they ingested (see FilterNew).
+func LegacyID(obj Object) string {
 	if obj.IsS3() {
 		return obj.URL + "?etag=" + url.QueryEscape(obj.ETag)
 	}
+	return fileLocation(obj, false)
+}
+
+func fileLocation(obj Object, resolve bool) string {
 	abs, err := filepath.Abs(obj.URL)
 	if err != nil {
 		abs = obj.URL
+	}
+	if resolve {
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
 	}
 	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
 	return u.String() + "?size=" + strconv.FormatInt(obj.Size, 10) + "&sha256=" + obj.ETag

@@ -16,23 +16,31 @@ type Ledger interface {
 // ledgerBatch bounds the IDs of one Done call (one IN (…) query).
 const ledgerBatch = 1000
 
-// FilterNew returns the objects of objs that l does not know, in order.
+// FilterNew returns the objects of objs that l does not know, in order,
+// each content once: an object whose ID came earlier in objs (a copy, or
+// the same file reached through a link) is left out. The ledger is asked
+// for each object's ID and its LegacyID, so that the rows of earlier furrow
+// versions still count.
 func FilterNew(ctx context.Context, l Ledger, objs []Object) ([]Object, error) {
 	out := make([]Object, 0, len(objs))
+	seen := make(map[string]bool, len(objs))
 	for start := 0; start < len(objs); start += ledgerBatch {
 		batch := objs[start:min(start+ledgerBatch, len(objs))]
-		ids := make([]string, len(batch))
-		for i, o := range batch {
-			ids[i] = ID(o)
+		ids := make([]string, 0, 2*len(batch))
+		for _, o := range batch {
+			ids = append(ids, ID(o), LegacyID(o))
 		}
 		done, err := l.Done(ctx, ids)
 		if err != nil {
-			return nil, fmt.Errorf("ask the ledger about %d objects: %w", len(ids), err)
+			return nil, fmt.Errorf("ask the ledger about %d objects: %w", len(batch), err)
 		}
 		for i, o := range batch {
-			if !done[ids[i]] {
-				out = append(out, o)
+			id := ids[2*i]
+			if done[id] || done[ids[2*i+1]] || seen[id] {
+				continue
 			}
+			seen[id] = true
+			out = append(out, o)
 		}
 	}
 	return out, nil

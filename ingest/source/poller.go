@@ -124,6 +124,15 @@ func (p *Poller) pollPrefix(ctx context.Context, prefix string, w Window, now ti
 		return nil
 	})
 	p.m.listed.WithLabelValues(prefix).Add(float64(n))
+	// Unreadable entries of a directory are reported, and the rest of it
+	// is ingested; the round still counts as failed, so it is retried.
+	var skipped *SkippedError
+	var errs []error
+	if errors.As(err, &skipped) {
+		p.m.listErrors.WithLabelValues(prefix).Inc()
+		errs = append(errs, fmt.Errorf("list %s: %w", prefix, err))
+		err = nil
+	}
 	if err != nil {
 		p.m.listErrors.WithLabelValues(prefix).Inc()
 		return fmt.Errorf("list %s: %w", prefix, err)
@@ -143,7 +152,6 @@ func (p *Poller) pollPrefix(ctx context.Context, prefix string, w Window, now ti
 	}
 	p.m.newObjects.WithLabelValues(prefix).Add(float64(len(fresh)))
 	slices.SortStableFunc(fresh, func(a, b Object) int { return a.Time.Compare(b.Time) })
-	var errs []error
 	for _, o := range fresh {
 		if err := ingest(ctx, o); err != nil {
 			p.m.emitErrors.Inc()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -204,5 +205,6 @@ func TestS3OpenPinnedToETag(t *testing.T) {
 	require.True(t, errors.Is(err, ErrChanged), "got %v", err)
 	_, _, _, err = s.OpenReaderAt(t.Context(), obj)
 	require.True(t, errors.Is(err, ErrChanged), "got %v", err)
-	require.True(t, strings.HasPrefix(ID(obj), "s3://open/hive/AWSLogs/"))
+	require.Equal(t, "s3-etag:"+obj.ETag+"?size="+strconv.FormatInt(obj.Size, 10), ID(obj))
+	require.True(t, strings.HasPrefix(Location(obj), "s3://open/hive/AWSLogs/"))
 }
