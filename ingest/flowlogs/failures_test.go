@@ -117,8 +117,11 @@ func TestPermanentFailure(t *testing.T) {
 
 	// Another object fails under v1; v2 tries it again.
 	refuse()
+	// Other content: identity is the content, and the first one is done.
+	var w2 bytes.Buffer
+	writeLines(&w2, VersionFields(5), 2999, v5Value)
 	path2 := filepath.Join(dir, name("bbbb0002"))
-	require.NoError(t, os.WriteFile(path2, w.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(path2, w2.Bytes(), 0o644))
 	sum, err = in.Run(ctx, []string{path2}, sources.Window{})
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.FailedFiles)
@@ -133,20 +136,22 @@ func TestPermanentFailure(t *testing.T) {
 
 	// A third fails under v1, then changes: the new object is ingested.
 	refuse()
+	var w3 bytes.Buffer
+	writeLines(&w3, VersionFields(5), 2998, v5Value)
 	path3 := filepath.Join(dir, name("cccc0003"))
-	require.NoError(t, os.WriteFile(path3, w.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(path3, w3.Bytes(), 0o644))
 	sum, err = in.Run(ctx, []string{path3}, sources.Window{})
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.FailedFiles)
 	allow()
 	// Another copy of the same records: another size and sha256.
-	changed := append(append([]byte(nil), w.Bytes()...), "\n"...)
+	changed := append(append([]byte(nil), w3.Bytes()...), "\n"...)
 	require.NoError(t, os.WriteFile(path3, changed, 0o644))
 	sum, err = in.Run(ctx, []string{path3}, sources.Window{})
 	require.NoError(t, err)
 	require.Equal(t, 1, sum.Ingested, "a changed object is a new object")
 	require.Zero(t, sum.Rejected)
-	require.Equal(t, "9000\t"+itoa(3*sumBytes(0, 3000)), queryTSV(t, s, "SELECT count(), sum(bytes) FROM flow_logs"))
+	require.Equal(t, "8997\t"+itoa(sumBytes(0, 3000)+sumBytes(0, 2999)+sumBytes(0, 2998)), queryTSV(t, s, "SELECT count(), sum(bytes) FROM flow_logs"))
 	rep = status("?state=failed")
 	require.EqualValues(t, 3, rep.Done)
 	require.EqualValues(t, 1, rep.Failed, "the old identity of the changed object stays failed")

@@ -396,13 +396,15 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 }
 
 // classifyRead marks the read errors that are in the object's bytes as
-// permanent: a corrupt gzip stream (bad header, checksum, deflate data)
-// stays corrupt for the same identity (S3 ETag, or size and sha256). An
-// early EOF is not among them: over HTTP it is also what a connection cut
-// mid-body looks like, so it is retried.
+// permanent: a corrupt or truncated compressed object (ErrCorrupt: bad
+// header, checksum, deflate data, early end; a Parquet file that does not
+// open) stays so for the same identity (S3 ETag, or size and sha256), and
+// a changed object has a new identity. A source that fails while reading
+// (a broken connection: S3 objects are downloaded whole before they are
+// checked) is not ErrCorrupt, and is retried.
 func classifyRead(err error) error {
 	var corrupt flate.CorruptInputError
-	if errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) {
+	if errors.Is(err, ErrCorrupt) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) {
 		return store.MarkPermanent(err)
 	}
 	return err

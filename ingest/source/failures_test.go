@@ -41,7 +41,7 @@ func TestPollerSkipsPermanentFailures(t *testing.T) {
 	var paths []string
 	for _, h := range []string{"aa000001", "bb000002"} {
 		p := filepath.Join(dir, fmt.Sprintf("%s_vpcflowlogs_us-east-1_%s_%s_%s.log", acct, flowID, stamp, h))
-		require.NoError(t, os.WriteFile(p, []byte("x"), 0o644))
+		require.NoError(t, os.WriteFile(p, []byte(h), 0o644)) // distinct contents: identity is the content
 		paths = append(paths, p)
 	}
 	cfg := DefaultConfiguration()
