@@ -137,6 +137,9 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 	if opts.Queue <= 0 {
 		opts.Queue = IngestQueue
 	}
+	// A stream starts once its blocks are parsed (pipeline.store), and the
+	// reader goes on with the next one meanwhile.
+	opts.Queue = max(opts.Queue, 2*opts.StreamBlocks)
 	a, err := NewAttributor(deps.Traffic)
 	if err != nil {
 		return nil, err
@@ -293,94 +296,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	defer rd.Close()
 	res.Format = string(rd.Format())
 
-	idx := i.deps.Index()
-	// Blocks are created as the queue fills (a small object needs one)
-	// and kept for the next object.
-	free := make(chan *slot, i.opts.Queue+1)
-	made := 0
-	defer func() {
-		for range made {
-			select {
-			case sl := <-free:
-				i.pools.slots.Put(sl)
-			default:
-			}
-		}
-	}()
-	work := make(chan *slot, i.opts.Queue)
-	sinkDone := make(chan struct{})
-	failed := make(chan struct{}) // closed by the sink when it fails
-	var commit bool               // set before work is closed
-	var sinkErr error
-	go func() {
-		defer close(sinkDone)
-		sinkErr = i.sink(ctx, id, loc, w, idx, work, free, failed, &commit)
-	}()
-
-	since, until := w.Since.Unix(), w.Until.Unix()
-	keep := func(b *Batch) func(int) bool {
-		return func(r int) bool {
-			s := int64(b.Start(r))
-			if s == 0 {
-				return true
-			}
-			return (w.Since.IsZero() || s >= since) && (w.Until.IsZero() || s < until)
-		}
-	}
-	var readErr error
-	for {
-		var sl *slot
-		if made < cap(free) && len(free) == 0 {
-			select {
-			case <-ctx.Done():
-				readErr = ctx.Err()
-			case <-failed:
-				readErr = errSinkStopped
-			default:
-				sl = i.slot()
-				made++
-			}
-		} else {
-			select {
-			case sl = <-free:
-			case <-ctx.Done():
-				readErr = ctx.Err()
-			case <-failed:
-				readErr = errSinkStopped
-			}
-		}
-		if readErr != nil {
-			break
-		}
-		n, err := rd.Next(sl.batch)
-		if n > 0 && !w.Open() {
-			kept := sl.batch.Keep(keep(sl.batch))
-			res.OutsideWindow += int64(n - kept)
-			n = kept
-		}
-		if n > 0 {
-			work <- sl
-			res.Stored += int64(n)
-		} else {
-			free <- sl
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
-	}
-	// The stream in progress is committed only when the object was read
-	// to its end: after a read error (a file that changed, a Parquet page
-	// that does not decode) the object is not recorded, and keeping its
-	// rows would count them again once it is fixed. Compressed objects are
-	// checked whole before the first insert (CheckCompressed), so their
-	// corruption never gets here.
-	commit = ctx.Err() == nil && (readErr == nil || errors.Is(readErr, errSinkStopped))
-	close(work)
-	<-sinkDone
+	readErr, sinkErr := i.newPipeline(id, loc, w, i.deps.Index()).run(ctx, rd, &res)
 	st := rd.Stats()
 	res.Read, res.Rejected = st.Read, st.Rejected
 	for _, e := range st.Errors {
@@ -388,9 +304,6 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	}
 	if sinkErr != nil {
 		return res, &storeFailure{sinkErr}
-	}
-	if errors.Is(readErr, errSinkStopped) {
-		readErr = nil
 	}
 	return res, classifyRead(readErr)
 }
@@ -410,85 +323,15 @@ func classifyRead(err error) error {
 	return err
 }
 
-// errSinkStopped: the sink ended before the reader (it failed).
-var errSinkStopped = errors.New("insert stream stopped")
-
 // StreamBlocks is how many blocks (of IngestOptions.BatchRows records) go
-// through one INSERT stream: 64 × 16,384 ≈ 1M records, the size at which
-// the engine's per-insert cost (its parts, their merges, the deduplication
-// log, the rollup's own part) vanishes, while holding the engine for
-// about two seconds at a time.
-const StreamBlocks = 64
-
-// sink attributes the blocks of work (idx may be nil) and sends them to
-// flow_logs, opts.StreamBlocks per INSERT stream, each stream with its own
-// deduplication token (named after the content, id), and returns their
-// slots to free. Rows record where they were read (loc). After a failure
-// it keeps draining work.
-func (i *Ingester) sink(ctx context.Context, id, loc string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
-	defer func() {
-		if err != nil && failed != nil {
-			close(failed)
-		}
-	}()
-	// One set of attribution columns: Send is done with a block when it
-	// returns. It is kept for the next object (with its address cache).
-	attributed, _ := i.pools.attrs.Get().(*Attribution)
-	if attributed == nil {
-		attributed = NewAttribution()
-	}
-	defer i.pools.attrs.Put(attributed)
-	var st store.BlockStream
-	seg, blocks, rows := 0, 0, 0
-	end := func() {
-		if st == nil {
-			return
-		}
-		if cerr := st.Close(); cerr != nil {
-			err = cerr
-		} else {
-			i.wm.Inserted("flow_logs", blocks, rows)
-		}
-		st, blocks, rows = nil, 0, 0
-		seg++
-	}
-	for sl := range work {
-		if err == nil {
-			if st == nil {
-				st, err = i.deps.Store.InsertStream(ctx, "flow_logs", i.token(id, seg, w), store.WithSettings(i.streamSettings()))
-			}
-			if err == nil {
-				blk := i.attr.Attribute(sl.batch, loc, idx, attributed)
-				err = st.Send(blk)
-				if err == nil {
-					blocks++
-					rows += blk.Rows()
-					if blocks == i.opts.StreamBlocks {
-						end()
-					}
-				}
-			}
-			if err != nil {
-				close(failed)
-				failed = nil
-				i.wm.Failed("flow_logs")
-				if st != nil {
-					st.Abort()
-					st = nil
-				}
-			}
-		}
-		free <- sl
-	}
-	if st != nil {
-		if *commit {
-			end()
-		} else {
-			st.Abort()
-		}
-	}
-	return err
-}
+// through one INSERT stream: 4 × 16,384 = 65,536 records. On the embedded
+// engine an INSERT holds the engine from its first block to its end, and a
+// dashboard query waits for the one under way: 1M-record streams held it
+// for about two seconds (p99 of a small query 226 ms and more during an
+// ingest). A 65k-record stream holds it for about a tenth of that, for a
+// per-insert cost (parts, deduplication log, the rollup's part) paid 16
+// times per 1M records instead of once; make bench prints both sides.
+const StreamBlocks = 4
 
 // streamSettings pin how the engine squashes a stream's blocks into parts,
 // so that a re-run forms the same parts and their tokens match: one part
@@ -563,15 +406,15 @@ func (i *Ingester) record(ctx context.Context, res *ObjectResult, obj sources.Ob
 // token names stream k of an object for insert deduplication (the engine
 // numbers the parts of a stream after it). The block, stream and part
 // sizes and the time window decide which records stream k and its parts
-// hold, so they are part of the token when they differ from the defaults.
+// hold, so they are part of the token (the part size when it is not the
+// default).
 func (i *Ingester) token(id string, k int, w sources.Window) string {
-	t := id + "#" + strconv.Itoa(k)
-	if i.opts.BatchRows != IngestBatchRows {
-		t += ";rows=" + strconv.Itoa(i.opts.BatchRows)
-	}
-	if i.opts.StreamBlocks != StreamBlocks {
-		t += ";blocks=" + strconv.Itoa(i.opts.StreamBlocks)
-	}
+	// The geometry is always named: a token names the records of one
+	// stream, and a default that changes between a run and its re-run
+	// (StreamBlocks went from 64 to 4) must not make two different sets
+	// of records share a token (the engine would drop the second).
+	t := id + "#" + strconv.Itoa(k) + ";rows=" + strconv.Itoa(i.opts.BatchRows) +
+		";blocks=" + strconv.Itoa(i.opts.StreamBlocks)
 	if i.opts.PartBytes != StreamPartBytes {
 		t += ";part=" + strconv.Itoa(i.opts.PartBytes)
 	}

@@ -1,0 +1,193 @@
+package flowlogs
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/furrowdev/furrow/ingest/pods"
+	sources "github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/store"
+)
+
+// pipeline moves one object's records into flow_logs in two stages that
+// overlap: read (parse blocks into slots, on the calling goroutine) and
+// store (attribute the blocks and send them, StreamBlocks per INSERT
+// stream, on a goroutine of an errgroup). Slots go from read to store on
+// work and come back on free; read tells store whether the object was read
+// to its end on end, after closing work.
+type pipeline struct {
+	i   *Ingester
+	id  string // the object's identity: names the streams' tokens
+	loc string // where it is read: flow_logs.source
+	w   sources.Window
+	idx *pods.Index
+
+	work chan *slot
+	free chan *slot
+	end  chan bool // true: the last, partial stream is committed
+	made int       // slots created for this object
+}
+
+func (i *Ingester) newPipeline(id, loc string, w sources.Window, idx *pods.Index) *pipeline {
+	return &pipeline{
+		i: i, id: id, loc: loc, w: w, idx: idx,
+		work: make(chan *slot, i.opts.Queue),
+		free: make(chan *slot, i.opts.Queue+1),
+		end:  make(chan bool, 1),
+	}
+}
+
+// run reads rd to its end (or to the first error) while the records are
+// stored. It fills res's counters and returns the read error and the
+// store's error apart: they are retried differently.
+func (p *pipeline) run(ctx context.Context, rd *Reader, res *ObjectResult) (readErr, storeErr error) {
+	defer p.recycle()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.store(gctx) })
+	readErr = p.read(gctx, rd, res)
+	// The stream in progress is committed only when the object was read
+	// to its end: after a read error (a file that changed, a Parquet page
+	// that does not decode) the object is not recorded, and keeping its
+	// rows would count them again once it is fixed. Compressed objects are
+	// checked whole before the first insert (CheckCompressed), so their
+	// corruption never gets here.
+	p.end <- readErr == nil && ctx.Err() == nil
+	close(p.work)
+	storeErr = g.Wait()
+	if storeErr != nil && ctx.Err() == nil && errors.Is(readErr, context.Canceled) {
+		readErr = nil // the reader stopped because the store failed
+	}
+	return readErr, storeErr
+}
+
+// read parses rd into slots and hands them to store, in order.
+func (p *pipeline) read(ctx context.Context, rd *Reader, res *ObjectResult) error {
+	since, until := p.w.Since.Unix(), p.w.Until.Unix()
+	keep := func(b *Batch) func(int) bool {
+		return func(r int) bool {
+			s := int64(b.Start(r))
+			if s == 0 {
+				return true
+			}
+			return (p.w.Since.IsZero() || s >= since) && (p.w.Until.IsZero() || s < until)
+		}
+	}
+	for {
+		sl, err := p.slot(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := rd.Next(sl.batch)
+		if n > 0 && !p.w.Open() {
+			kept := sl.batch.Keep(keep(sl.batch))
+			res.OutsideWindow += int64(n - kept)
+			n = kept
+		}
+		if n > 0 {
+			select {
+			case p.work <- sl:
+				res.Stored += int64(n)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		} else {
+			p.free <- sl
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// slot returns a free slot: one that store gave back, or a new one while
+// fewer than the queue allows exist (a small object needs one).
+func (p *pipeline) slot(ctx context.Context) (*slot, error) {
+	if p.made < cap(p.free) && len(p.free) == 0 {
+		p.made++
+		return p.i.slot(), nil
+	}
+	select {
+	case sl := <-p.free:
+		return sl, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// store sends the blocks to flow_logs, StreamBlocks per INSERT stream.
+// A stream starts only once all its blocks are parsed: on the embedded
+// engine an INSERT holds the engine from its first block to its end, and
+// other queries wait for it, so it must not wait for the parser too.
+func (p *pipeline) store(ctx context.Context) error {
+	pending := make([]*slot, 0, p.i.opts.StreamBlocks)
+	seg := 0
+	for sl := range p.work {
+		pending = append(pending, sl)
+		if len(pending) == p.i.opts.StreamBlocks {
+			if err := p.flush(ctx, pending, seg); err != nil {
+				return err
+			}
+			pending, seg = pending[:0], seg+1
+		}
+	}
+	if commit := <-p.end; commit && len(pending) > 0 {
+		return p.flush(ctx, pending, seg)
+	}
+	return nil
+}
+
+// flush attributes and sends blocks as stream seg, and frees their slots.
+func (p *pipeline) flush(ctx context.Context, blocks []*slot, seg int) (err error) {
+	i := p.i
+	// One set of attribution columns: Send is done with a block when it
+	// returns. It is kept for the next object (with its address cache).
+	attributed, _ := i.pools.attrs.Get().(*Attribution)
+	if attributed == nil {
+		attributed = NewAttribution()
+	}
+	defer i.pools.attrs.Put(attributed)
+	defer func() {
+		for _, sl := range blocks {
+			p.free <- sl
+		}
+		if err != nil {
+			i.wm.Failed("flow_logs")
+		}
+	}()
+	st, err := i.deps.Store.InsertStream(ctx, "flow_logs", i.token(p.id, seg, p.w), store.WithSettings(i.streamSettings()))
+	if err != nil {
+		return err
+	}
+	rows := 0
+	for _, sl := range blocks {
+		blk := i.attr.Attribute(sl.batch, p.loc, p.idx, attributed)
+		if err := st.Send(blk); err != nil {
+			st.Abort()
+			return err
+		}
+		rows += blk.Rows()
+	}
+	if err := st.Close(); err != nil {
+		return err
+	}
+	i.wm.Inserted("flow_logs", len(blocks), rows)
+	return nil
+}
+
+// recycle returns the object's slots to the ingester's pool.
+func (p *pipeline) recycle() {
+	for range p.made {
+		select {
+		case sl := <-p.free:
+			p.i.pools.slots.Put(sl)
+		default:
+			return
+		}
+	}
+}
