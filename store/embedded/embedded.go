@@ -205,8 +205,12 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Exec implements store.Store.
+//
+// Statements run to completion (the non-streaming path), whatever they are:
+// a SELECT … INTO OUTFILE streams empty chunks while it writes its file,
+// which a streaming read would take for the end of its result.
 func (s *Store) Exec(ctx context.Context, query string, opts ...store.Option) error {
-	return s.Query(ctx, io.Discard, query, "TSV", opts...)
+	return s.query(ctx, io.Discard, query, "TSV", true, opts...)
 }
 
 // Query implements store.Store.
@@ -223,6 +227,10 @@ func (s *Store) Exec(ctx context.Context, query string, opts ...store.Option) er
 // non-streaming path is followed by a reset of the engine's output (see
 // conn.plainQuery): a query only ever sees its own result.
 func (s *Store) Query(ctx context.Context, w io.Writer, query, format string, opts ...store.Option) error {
+	return s.query(ctx, w, query, format, false, opts...)
+}
+
+func (s *Store) query(ctx context.Context, w io.Writer, query, format string, plain bool, opts ...store.Option) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
@@ -240,7 +248,7 @@ func (s *Store) Query(ctx context.Context, w io.Writer, query, format string, op
 		}
 	}
 	q = appendSettings(q, o.Settings)
-	plain := formatsOutput(o.Settings)
+	plain = plain || formatsOutput(o.Settings) || writesFile(q)
 	if err := checkOneStatement(q); err != nil {
 		return err
 	}
@@ -279,6 +287,18 @@ func (s *Store) Query(ctx context.Context, w io.Writer, query, format string, op
 func formatsOutput(settings map[string]string) bool {
 	for k := range settings {
 		if strings.Contains(k, "format") || strings.HasSuffix(k, "_representation") {
+			return true
+		}
+	}
+	return false
+}
+
+// writesFile reports whether q writes its result to a file (INTO OUTFILE),
+// which the streaming path would cut short (see Exec).
+func writesFile(q string) bool {
+	w := chsql.Words(q)
+	for i := 0; i+1 < len(w); i++ {
+		if strings.EqualFold(w[i], "INTO") && strings.EqualFold(w[i+1], "OUTFILE") {
 			return true
 		}
 	}

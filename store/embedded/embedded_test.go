@@ -3,7 +3,10 @@ package embedded_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,4 +80,26 @@ func TestParams(t *testing.T) {
 	var se *store.Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, store.CodeUnknownQueryParam, se.Code)
+}
+
+// TestIntoOutfileWritesEverything: a SELECT … INTO OUTFILE streams empty
+// chunks while it writes its file; it must run to its end, through Exec
+// and through Query.
+func TestIntoOutfileWritesEverything(t *testing.T) {
+	s := chtest.Store(t)
+	for _, run := range []struct {
+		name string
+		do   func(q string) error
+	}{
+		{"Exec", func(q string) error { return s.Exec(context.Background(), q) }},
+		{"Query", func(q string) error { return s.Query(context.Background(), io.Discard, q, "TSV") }},
+	} {
+		t.Run(run.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "out.tsv")
+			require.NoError(t, run.do("SELECT number FROM numbers(300000) INTO OUTFILE '"+path+"' FORMAT TSV"))
+			data, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, 300000, bytes.Count(data, []byte("\n")))
+		})
+	}
 }
