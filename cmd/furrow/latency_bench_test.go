@@ -112,7 +112,11 @@ func measure(base string, more func() bool, n int) map[string][]float64 {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		out[kind] = append(out[kind], float64(time.Since(t).Microseconds())/1000)
+		ms := float64(time.Since(t).Microseconds()) / 1000
+		out[kind] = append(out[kind], ms)
+		if ms > 250 && os.Getenv("FURROW_BENCH_LATENCY_VERBOSE") != "" {
+			fmt.Printf("slow %s query: %.0f ms, started %s\n", kind, ms, t.Format("15:04:05.000"))
+		}
 	}
 	for i := 0; n == 0 || i < n; i++ {
 		if n == 0 && !more() {
