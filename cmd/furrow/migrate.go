@@ -12,7 +12,7 @@ func newMigrateCommand(a *app) *cobra.Command {
 	var status bool
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Apply pending schema migrations (furrow serve also does at start)",
+		Short: "Apply pending schema migrations and the retention TTLs (furrow serve also does at start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
