@@ -35,9 +35,12 @@ type ttlTarget struct {
 const openForever = "toDateTime('2106-01-01 00:00:00', 'UTC')"
 
 // historyTTL expires an interval retention days after it closed. Rows are
-// upserts of (key, valid_from): the open version and the closed version of
-// an interval are merged by ReplacingMergeTree, which runs before the TTL in
-// a merge, so both disappear together when they share a part.
+// upserts of (key, valid_from): once background merges have collapsed the
+// open and the closed version of an interval into the closed one, the TTL
+// removes the interval whole. A TTL merge of a part holding only the closed
+// version would leave an unmerged open version alone (measured on chDB with
+// history written already expired); docs/migrations.md says when that can
+// happen.
 func historyTTL(days Days) string {
 	return fmt.Sprintf("if(valid_to = 0, %s, toDateTime(valid_to) + INTERVAL %d DAY)", openForever, days)
 }
