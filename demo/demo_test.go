@@ -414,6 +414,7 @@ func TestNetworkConfig(t *testing.T) {
 		"- {cidr: 10.0.64.0/19, zone: eu-west-1c, zone_id: euw1-az3, region: eu-west-1}",
 		"ip: 10.0.200.10, zone: eu-west-1a}",
 		"aws_ip_ranges: [{cidr: 52.218.0.0/17, service: S3, region: eu-west-1}, {cidr: 3.120.0.0/14, service: EC2, region: eu-central-1}]",
+		"retention: {flow_logs: 0, flow_rollups: 0, pods: 0}\n",
 	} {
 		if !bytes.Contains(b, []byte(want)) {
 			t.Errorf("furrow.yaml lacks %q:\n%s", want, b)

@@ -326,7 +326,8 @@ func writeSnapshot(dir string, t int64, ordered []*pod, running, succeeded map[*
 	return cw.n, fh.Close()
 }
 
-// networkYAML is the traffic section of furrow.yaml for the topology.
+// networkYAML is furrow.yaml for the topology: its traffic section, and
+// a retention that keeps the demo's data.
 func networkYAML(t *topology) []byte {
 	b := []byte("# Network layout of the demo cluster " + ClusterName + ", written by `furrow demo generate`.\n")
 	b = append(b, "traffic:\n  region: "+Region+"\n  vpc_cidrs: ["+VPCCIDR+"]\n  zones:            # CIDR → zone; most specific prefix wins\n"...)
@@ -341,6 +342,9 @@ func networkYAML(t *topology) []byte {
 	}
 	b = fmt.Appendf(b, "  aws_ip_ranges: [{cidr: %s, service: S3, region: %s}, {cidr: %s, service: EC2, region: %s}]\n",
 		S3CIDR, Region, RemoteCIDR, RemoteRegion)
+	// The demo's dates are fixed (DefaultStart): with the default retention
+	// its flows would be deleted as soon as they are a month old.
+	b = append(b, "# The demo's dates are fixed: keep its data whatever its age.\nretention: {flow_logs: 0, flow_rollups: 0, pods: 0}\n"...)
 	return b
 }
 

@@ -8,6 +8,10 @@
 // are idempotent (IF NOT EXISTS), so a version interrupted half way is
 // simply applied again. A database whose version is newer than this binary
 // knows is refused.
+//
+// After the versions, converging steps (converge.go) compare properties
+// that follow the configuration, such as the retention TTLs, with the live
+// tables and change only what differs.
 package migrations
 
 import (
@@ -87,6 +91,9 @@ type Options struct {
 	// DedupWindow is the number of recent insert blocks a table remembers
 	// for insert deduplication.
 	DedupWindow int
+	// Retention is applied as TTLs by the converging step (Converge); the
+	// zero value keeps everything forever.
+	Retention Retention
 }
 
 // Statements renders the migration's statements.
@@ -207,9 +214,15 @@ func (m *Migrator) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
-// Up applies every pending migration and returns the versions applied.
+// Up applies every pending migration, then the converging steps
+// (Converge), and returns the versions applied.
 func (m *Migrator) Up(ctx context.Context) ([]int, error) {
-	return m.UpTo(ctx, Latest())
+	applied, err := m.UpTo(ctx, Latest())
+	if err != nil {
+		return applied, err
+	}
+	_, err = m.Converge(ctx)
+	return applied, err
 }
 
 // UpTo applies pending migrations up to and including version target.

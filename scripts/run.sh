@@ -9,14 +9,16 @@ DEMO="${DEMO:-./demo-data}"
 CFG="$DEMO/furrow.yaml"
 marker="$DATA/.demo-loaded"
 
-"$FURROW" --data "$DATA" migrate
+if [[ ! -f "$CFG" ]]; then
+  echo "== generating the demo data set in $DEMO (2 days, 3 AZs, ~60 nodes, ~1.5k pods/day)"
+  "$FURROW" demo generate "$DEMO"
+fi
+# With the demo's configuration: its retention keeps the demo's fixed dates,
+# which the default retention (30 days of raw flows) would delete.
+"$FURROW" --data "$DATA" --config "$CFG" migrate
 
 # --- demo data (first start only; re-running an ingest never double counts) ---
 if [[ ! -f "$marker" ]]; then
-  if [[ ! -f "$CFG" ]]; then
-    echo "== generating the demo data set in $DEMO (2 days, 3 AZs, ~60 nodes, ~1.5k pods/day)"
-    "$FURROW" demo generate "$DEMO"
-  fi
   echo "== loading pod and node snapshots"
   "$FURROW" --data "$DATA" --config "$CFG" ingest pods --cluster demo-eu "$DEMO/k8s"
   echo "== loading VPC flow logs (S3 key layout under $DEMO/s3)"

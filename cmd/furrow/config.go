@@ -8,6 +8,7 @@ import (
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
 	"github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/migrations"
 	"github.com/furrowdev/furrow/store/embedded"
 	"github.com/furrowdev/furrow/store/server"
 )
@@ -33,6 +34,9 @@ type Configuration struct {
 	// Traffic describes the network (VPC, zones, NAT gateways, AWS ranges)
 	// and the prices used to classify and cost flows.
 	Traffic flowlogs.TrafficConfiguration `yaml:"traffic"`
+	// Retention says how long raw flows, rollups and pod history are
+	// kept; migrations apply it as table TTLs at every start.
+	Retention migrations.Retention `yaml:"retention"`
 }
 
 // LogConfiguration configures logging.
@@ -71,6 +75,7 @@ func DefaultConfiguration() Configuration {
 		S3:         source.DefaultConfiguration(),
 		Kubernetes: pods.DefaultConfiguration(),
 		Traffic:    flowlogs.DefaultTrafficConfiguration(),
+		Retention:  migrations.DefaultRetention(),
 	}
 }
 
@@ -100,6 +105,7 @@ func (c Configuration) Validate() error {
 		{"s3", c.S3.Validate()},
 		{"kubernetes", c.Kubernetes.Validate()},
 		{"traffic", c.Traffic.Validate()},
+		{"retention", c.Retention.Validate()},
 	} {
 		if v.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v.key, v.err))

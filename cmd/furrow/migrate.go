@@ -12,7 +12,7 @@ func newMigrateCommand(a *app) *cobra.Command {
 	var status bool
 	cmd := &cobra.Command{
 		Use:   "migrate",
-		Short: "Apply pending schema migrations (furrow serve also does at start)",
+		Short: "Apply pending schema migrations and the retention TTLs (furrow serve also does at start)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := signalContext()
@@ -25,12 +25,19 @@ func newMigrateCommand(a *app) *cobra.Command {
 			m := migrations.New(s, a.migrationOptions(s))
 			w := cmd.OutOrStdout()
 			if !status {
-				applied, err := m.Up(ctx)
+				applied, err := m.UpTo(ctx, migrations.Latest())
 				if err != nil {
 					return err
 				}
 				for _, v := range applied {
 					fmt.Fprintf(w, "applied migration %d\n", v)
+				}
+				changes, err := m.Converge(ctx)
+				if err != nil {
+					return err
+				}
+				for _, c := range changes {
+					fmt.Fprintf(w, "%s %s: %s\n", c.Table, c.What, c.Statement)
 				}
 			}
 			st, err := m.Status(ctx)

@@ -39,7 +39,7 @@ func (a *app) openStore(ctx context.Context, command string, migrate bool) (stor
 		return s, nil
 	}
 	m := migrations.New(s, a.migrationOptions(s))
-	applied, err := m.Up(ctx)
+	applied, err := m.UpTo(ctx, migrations.Latest())
 	if err != nil {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -47,11 +47,19 @@ func (a *app) openStore(ctx context.Context, command string, migrate bool) (stor
 	if len(applied) > 0 {
 		a.logger.Info("schema migrated", "applied", applied, "version", migrations.Latest())
 	}
+	changes, err := m.Converge(ctx)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	for _, c := range changes {
+		a.logger.Info("schema converged", "table", c.Table, "what", c.What, "from", c.From, "to", c.To)
+	}
 	return s, nil
 }
 
 func (a *app) migrationOptions(s store.Store) migrations.Options {
-	return migrations.Options{Cluster: s.Info().Cluster, DedupWindow: a.cfg.Store.Embedded.DedupWindow}
+	return migrations.Options{Cluster: s.Info().Cluster, DedupWindow: a.cfg.Store.Embedded.DedupWindow, Retention: a.cfg.Retention}
 }
 
 // heldBy reports the furrow process holding the embedded data directory,

@@ -248,3 +248,30 @@ SETTINGS replicated_deduplication_window = 1000
 -- 0004_ingest_failures
 CREATE TABLE IF NOT EXISTS ingest_failures ON CLUSTER `furrow` AS ingest_failures_local ENGINE = Distributed(`furrow`, currentDatabase(), ingest_failures_local, cityHash64(source_id))
 ;
+-- 0005_flow_logs_sharding
+-- Cluster only (a single node has no Distributed table, and this version
+-- renders no statement there): shard flow_logs by the record instead of
+-- rand(), so that a retried insert block is split across the shards as the
+-- first attempt was, and each shard's insert deduplication token sees the
+-- same rows again (docs/store.md, "why cluster inserts are exactly once").
+--
+-- A Distributed table's sharding key cannot be altered, so the table is
+-- recreated; flow_logs_local, which holds the data, is untouched. The key
+-- uses only columns read from the flow-log object, never the attribution,
+-- which can differ between two attempts when pod history arrived in between.
+--
+-- Every statement can run again after an interruption: the first one puts
+-- back the old table if the DROP ran but the CREATE did not, so that the
+-- FLUSH, which sends blocks the old table still queues for other shards
+-- (furrow used asynchronous distributed inserts before), always finds it.
+CREATE TABLE IF NOT EXISTS flow_logs ON CLUSTER `furrow` AS flow_logs_local ENGINE = Distributed(`furrow`, currentDatabase(), flow_logs_local, rand())
+;
+-- 0005_flow_logs_sharding
+SYSTEM FLUSH DISTRIBUTED flow_logs ON CLUSTER `furrow`
+;
+-- 0005_flow_logs_sharding
+DROP TABLE IF EXISTS flow_logs ON CLUSTER `furrow`
+;
+-- 0005_flow_logs_sharding
+CREATE TABLE IF NOT EXISTS flow_logs ON CLUSTER `furrow` AS flow_logs_local ENGINE = Distributed(`furrow`, currentDatabase(), flow_logs_local, cityHash64(source, interface_id, start, srcaddr, dstaddr, srcport, dstport, protocol))
+;

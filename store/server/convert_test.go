@@ -183,3 +183,20 @@ func TestAppendValueDefaultColumn(t *testing.T) {
 	_, err := appendValue(&store.DefaultColumn{Typ: "Nullable(String)", N: 1})
 	require.Error(t, err)
 }
+
+// TestInsertSettings: on a cluster every INSERT is a synchronous
+// distributed insert, without which a success does not mean the shards
+// stored the rows (docs/store.md, exactly once on a cluster).
+func TestInsertSettings(t *testing.T) {
+	single := insertSettings("", "tok", map[string]string{"min_insert_block_size_rows": "10"})
+	require.NotContains(t, single, "insert_distributed_sync")
+	require.Equal(t, "tok", single["insert_deduplication_token"])
+	require.Equal(t, 1, single["deduplicate_blocks_in_dependent_materialized_views"])
+	require.Equal(t, "10", single["min_insert_block_size_rows"])
+
+	cluster := insertSettings("furrow", "tok", map[string]string{"insert_distributed_sync": "0"})
+	require.Equal(t, 1, cluster["insert_distributed_sync"])
+	require.Equal(t, "tok", cluster["insert_deduplication_token"])
+
+	require.NotContains(t, insertSettings("furrow", "", nil), "insert_deduplication_token")
+}

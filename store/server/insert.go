@@ -69,15 +69,7 @@ func (st *batchStream) Send(b store.Block) error {
 		return nil
 	}
 	if st.batch == nil {
-		settings := clickhouse.Settings{}
-		for k, v := range st.settings {
-			settings[k] = v
-		}
-		if st.token != "" {
-			settings["insert_deduplication_token"] = st.token
-			settings["deduplicate_blocks_in_dependent_materialized_views"] = 1
-		}
-		ctx := clickhouse.Context(st.ctx, clickhouse.WithSettings(settings))
+		ctx := clickhouse.Context(st.ctx, clickhouse.WithSettings(insertSettings(st.s.cfg.Cluster, st.token, st.settings)))
 		if st.batch, err = st.s.native.PrepareBatch(ctx, query); err != nil {
 			st.ended = true
 			return wrapError(st.ctx, op, err)
@@ -93,6 +85,38 @@ func (st *batchStream) Send(b store.Block) error {
 		}
 	}
 	return wrapError(st.ctx, op, st.batch.Flush())
+}
+
+// insertSettings are the settings of an INSERT with deduplication token
+// token (none when empty) on cluster (none for a single node), over the
+// caller's settings.
+//
+// On a cluster the INSERT goes to a Distributed table, and exactly-once
+// needs it to be synchronous (insert_distributed_sync, called
+// distributed_foreground_insert since ClickHouse 23.10, where the old name
+// stays an alias): the INSERT then returns only once every shard has stored
+// its rows, under the same token, so a success means the rows are stored
+// and the ledger may say so. The default, asynchronous mode returns once
+// the rows are queued on the receiving node's disk; a ledger entry written
+// then can outlive the queue (the node's disk lost), and the queue's
+// background sends batch files of several INSERTs together. With the
+// deterministic sharding key of flow_logs (migration 5), a retried block is
+// split as the first attempt was, and each shard deduplicates its part.
+// See docs/store.md, "why cluster inserts are exactly once".
+func insertSettings(cluster, token string, extra map[string]string) clickhouse.Settings {
+	settings := clickhouse.Settings{}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	if cluster != "" {
+		// After the caller's settings: exactly-once does not hold without.
+		settings["insert_distributed_sync"] = 1
+	}
+	if token != "" {
+		settings["insert_deduplication_token"] = token
+		settings["deduplicate_blocks_in_dependent_materialized_views"] = 1
+	}
+	return settings
 }
 
 func (st *batchStream) Close() error {
