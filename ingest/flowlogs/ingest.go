@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,9 +39,11 @@ type Dependencies struct {
 	Store store.Store
 	// Source lists and opens objects.
 	Source *sources.Source
-	// Index returns the current pod index; nil, or a nil result, leaves
-	// pods unattributed.
-	Index func() *pods.Index
+	// Index returns a pod index that answers for every time in [from, to]
+	// (the start times of a block) as the whole stored history would
+	// (pods.IndexCache.Index); nil, or a nil result, leaves pods
+	// unattributed.
+	Index func(ctx context.Context, from, to time.Time) *pods.Index
 	// Traffic is the network layout and prices.
 	Traffic TrafficConfiguration
 	// Registry receives the metrics; nil leaves them unregistered.
@@ -120,7 +123,7 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 		deps.Now = time.Now
 	}
 	if deps.Index == nil {
-		deps.Index = func() *pods.Index { return nil }
+		deps.Index = func(context.Context, time.Time, time.Time) *pods.Index { return nil }
 	}
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = IngestBatchRows
@@ -240,7 +243,6 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	defer rd.Close()
 	res.Format = string(rd.Format())
 
-	idx := i.deps.Index()
 	// Blocks are created as the queue fills (a small object needs one)
 	// and kept for the next object.
 	free := make(chan *slot, i.opts.Queue+1)
@@ -261,7 +263,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	var sinkErr error
 	go func() {
 		defer close(sinkDone)
-		sinkErr = i.sink(ctx, id, w, idx, work, free, failed, &commit)
+		sinkErr = i.sink(ctx, id, w, work, free, failed, &commit)
 	}()
 
 	since, until := w.Since.Unix(), w.Until.Unix()
@@ -361,11 +363,11 @@ var errSinkStopped = errors.New("insert stream stopped")
 // about two seconds at a time.
 const StreamBlocks = 64
 
-// sink attributes the blocks of work (idx may be nil) and sends them to
+// sink attributes the blocks of work and sends them to
 // flow_logs, opts.StreamBlocks per INSERT stream, each stream with its own
 // deduplication token, and returns their slots to free. After a failure
 // it keeps draining work.
-func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *pods.Index, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
+func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, work <-chan *slot, free chan<- *slot, failed chan<- struct{}, commit *bool) (err error) {
 	defer func() {
 		if err != nil && failed != nil {
 			close(failed)
@@ -398,6 +400,12 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 				st, err = i.deps.Store.InsertStream(ctx, "flow_logs", i.token(id, seg, w), store.WithSettings(i.streamSettings()))
 			}
 			if err == nil {
+				// Each block asks for the index of its own times: the
+				// cache keeps a window of the history, not all of it.
+				var idx *pods.Index
+				if from, to, ok := startRange(sl.batch); ok {
+					idx = i.deps.Index(ctx, from, to)
+				}
 				blk := i.attr.Attribute(sl.batch, id, idx, attributed)
 				err = st.Send(blk)
 				if err == nil {
@@ -428,6 +436,25 @@ func (i *Ingester) sink(ctx context.Context, id string, w sources.Window, idx *p
 		}
 	}
 	return err
+}
+
+// startRange returns the earliest and latest start time of b's records,
+// the times their ends are looked up at. Records without a start (0, "-")
+// are left out: they are NODATA/SKIPDATA records, whose addresses are "-"
+// too, so no pod is looked up for them; a block of only those needs no
+// index (ok false). A pass over 16,384 values is a few microseconds, next
+// to milliseconds of attribution per block.
+func startRange(b *Batch) (from, to time.Time, ok bool) {
+	lo, hi := uint32(math.MaxUint32), uint32(0)
+	for r := range b.Rows() {
+		if s := b.Start(r); s != 0 {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+	}
+	if hi == 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	return time.Unix(int64(lo), 0), time.Unix(int64(hi), 0), true
 }
 
 // streamSettings pin how the engine squashes a stream's blocks into parts,

@@ -143,7 +143,7 @@ func (b *builder) index() *Index {
 	}
 	idx := &Index{v4: make(map[uint32]uint64, len(b.byIP)), v6: map[[16]byte]uint64{}, ivs: make([]interval, 0, n)}
 	for k, ivs := range b.byIP {
-		sort.SliceStable(ivs, func(i, j int) bool { return ivs[i].from < ivs[j].from })
+		sort.Slice(ivs, func(i, j int) bool { return ivs[i].before(&ivs[j]) })
 		maxTo := int64(math.MinInt64)
 		for i := range ivs {
 			maxTo = max(maxTo, ivs[i].to)
@@ -158,6 +158,31 @@ func (b *builder) index() *Index {
 		}
 	}
 	return idx
+}
+
+// before orders the intervals of one IP: by start, then, for holders that
+// start at the same time, node before pod (the pod wins, as it is the more
+// specific answer), then by cluster, namespace and pod, so that the winner
+// does not depend on the order the records were read in (a windowed index
+// and a full one agree).
+func (iv *interval) before(o *interval) bool {
+	if iv.from != o.from {
+		return iv.from < o.from
+	}
+	a, b := iv.ep, o.ep
+	if a.Kind != b.Kind {
+		return a.Kind > b.Kind
+	}
+	if a.Cluster != b.Cluster {
+		return a.Cluster < b.Cluster
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	if a.Pod != b.Pod {
+		return a.Pod < b.Pod
+	}
+	return a.Node < b.Node
 }
 
 // v4Prefix starts an IPv4-mapped address.
