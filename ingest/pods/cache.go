@@ -18,9 +18,10 @@ const (
 	// not once per block.
 	DefaultIndexMargin = time.Hour
 	// DefaultIndexSpan bounds the window kept: beyond it, the intervals
-	// farthest from the times asked for are evicted. Half a day holds the
-	// intervals open at the time plus half a day of churn: 0.34M of the
-	// 10M intervals of the 90-day benchmark history (see docs).
+	// farthest from the times asked for are evicted. A window holds the
+	// intervals open at its time plus its span of churn: a day of the
+	// 90-day, 10M-interval benchmark history is 310k records and 115 MB
+	// of heap, against 1.7 GB for all of it (docs/ingest-pods.md).
 	DefaultIndexSpan = 12 * time.Hour
 	// changedSlack is how far before the newest version seen the next
 	// look for changed records starts: a writer takes its version (its
@@ -31,8 +32,8 @@ const (
 
 // IndexCache keeps an index of the pod history around the times a flow
 // ingest attributes, not of the whole history: with 8 clusters and months
-// of churn the whole history is unbounded (10M intervals took 2.6 GB; see
-// docs/ingest-pods.md). It holds the latest version of every record
+// of churn the whole history is unbounded (10M intervals: 1.7 GB of heap
+// and 65 s to load, against 115 MB and 2.5 s for a day of them). It holds the latest version of every record
 // overlapping its window [lo, hi) and builds the Index from them.
 //
 //   - A request for times outside the window extends it by loading only
