@@ -308,7 +308,7 @@ func newBenchFile(b *testing.B) benchFile {
 	if err := src.List(ctx, fx.path, sources.Window{}, func(o sources.Object) error { fx.obj = o; return nil }); err != nil {
 		b.Fatal(err)
 	}
-	fx.deps = Dependencies{Source: src, Traffic: demoTraffic(b, dir), Index: func() *pods.Index { return idx }}
+	fx.deps = Dependencies{Source: src, Traffic: demoTraffic(b, dir), Index: func(context.Context, time.Time, time.Time) *pods.Index { return idx }}
 	return fx
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,9 +39,11 @@ type Dependencies struct {
 	Store store.Store
 	// Source lists and opens objects.
 	Source *sources.Source
-	// Index returns the current pod index; nil, or a nil result, leaves
-	// pods unattributed.
-	Index func() *pods.Index
+	// Index returns a pod index that answers for every time in [from, to]
+	// (the start times of a block) as the whole stored history would
+	// (pods.IndexCache.Index); nil, or a nil result, leaves pods
+	// unattributed.
+	Index func(ctx context.Context, from, to time.Time) *pods.Index
 	// Traffic is the network layout and prices.
 	Traffic TrafficConfiguration
 	// Registry receives the metrics; nil leaves them unregistered.
@@ -120,7 +123,7 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 		deps.Now = time.Now
 	}
 	if deps.Index == nil {
-		deps.Index = func() *pods.Index { return nil }
+		deps.Index = func(context.Context, time.Time, time.Time) *pods.Index { return nil }
 	}
 	if opts.BatchRows <= 0 {
 		opts.BatchRows = IngestBatchRows
@@ -296,7 +299,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	defer rd.Close()
 	res.Format = string(rd.Format())
 
-	readErr, sinkErr := i.newPipeline(id, loc, w, i.deps.Index()).run(ctx, rd, &res)
+	readErr, sinkErr := i.newPipeline(id, loc, w).run(ctx, rd, &res)
 	st := rd.Stats()
 	res.Read, res.Rejected = st.Read, st.Rejected
 	for _, e := range st.Errors {
@@ -332,6 +335,25 @@ func classifyRead(err error) error {
 // per-insert cost (parts, deduplication log, the rollup's part) paid 16
 // times per 1M records instead of once; make bench prints both sides.
 const StreamBlocks = 4
+
+// startRange returns the earliest and latest start time of b's records,
+// the times their ends are looked up at. Records without a start (0, "-")
+// are left out: they are NODATA/SKIPDATA records, whose addresses are "-"
+// too, so no pod is looked up for them; a block of only those needs no
+// index (ok false). A pass over 16,384 values is a few microseconds, next
+// to milliseconds of attribution per block.
+func startRange(b *Batch) (from, to time.Time, ok bool) {
+	lo, hi := uint32(math.MaxUint32), uint32(0)
+	for r := range b.Rows() {
+		if s := b.Start(r); s != 0 {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+	}
+	if hi == 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	return time.Unix(int64(lo), 0), time.Unix(int64(hi), 0), true
+}
 
 // streamSettings pin how the engine squashes a stream's blocks into parts,
 // so that a re-run forms the same parts and their tokens match: one part

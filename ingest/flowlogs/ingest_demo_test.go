@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -51,7 +52,7 @@ func TestIngestDemoS3(t *testing.T) {
 	idx, hostNet := demoIndex(t, dir)
 	src := sources.New(sources.DefaultConfiguration(), sources.Dependencies{S3: srv.Client(t)})
 	in := newTestIngester(t, s, Dependencies{
-		Source: src, Traffic: demoTraffic(t, dir), Index: func() *pods.Index { return idx },
+		Source: src, Traffic: demoTraffic(t, dir), Index: func(context.Context, time.Time, time.Time) *pods.Index { return idx },
 	}, IngestOptions{BatchRows: 4096})
 
 	sum, err := in.Run(ctx, []string{"s3://flows/AWSLogs/"}, sources.Window{})

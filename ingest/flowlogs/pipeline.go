@@ -23,7 +23,6 @@ type pipeline struct {
 	id  string // the object's identity: names the streams' tokens
 	loc string // where it is read: flow_logs.source
 	w   sources.Window
-	idx *pods.Index
 
 	work chan *slot
 	free chan *slot
@@ -31,9 +30,9 @@ type pipeline struct {
 	made int       // slots created for this object
 }
 
-func (i *Ingester) newPipeline(id, loc string, w sources.Window, idx *pods.Index) *pipeline {
+func (i *Ingester) newPipeline(id, loc string, w sources.Window) *pipeline {
 	return &pipeline{
-		i: i, id: id, loc: loc, w: w, idx: idx,
+		i: i, id: id, loc: loc, w: w,
 		work: make(chan *slot, i.opts.Queue),
 		free: make(chan *slot, i.opts.Queue+1),
 		end:  make(chan bool, 1),
@@ -160,13 +159,23 @@ func (p *pipeline) flush(ctx context.Context, blocks []*slot, seg int) (err erro
 			i.wm.Failed("flow_logs")
 		}
 	}()
+	// Each block asks for the index of its own times (the cache keeps a
+	// window of the history, not all of it), before the stream starts: on
+	// the embedded engine an open stream holds the engine, and extending
+	// the window queries it.
+	idx := make([]*pods.Index, len(blocks))
+	for k, sl := range blocks {
+		if from, to, ok := startRange(sl.batch); ok {
+			idx[k] = i.deps.Index(ctx, from, to)
+		}
+	}
 	st, err := i.deps.Store.InsertStream(ctx, "flow_logs", i.token(p.id, seg, p.w), store.WithSettings(i.streamSettings()))
 	if err != nil {
 		return err
 	}
 	rows := 0
-	for _, sl := range blocks {
-		blk := i.attr.Attribute(sl.batch, p.loc, p.idx, attributed)
+	for k, sl := range blocks {
+		blk := i.attr.Attribute(sl.batch, p.loc, idx[k], attributed)
 		if err := st.Send(blk); err != nil {
 			st.Abort()
 			return err

@@ -58,41 +58,92 @@ type Index struct {
 // hostNetwork pods attribute their IP to their node, for the times no node
 // record covers it.
 func NewIndex(pods []PodIP, nodes []NodeInfo) *Index {
-	byIP := make(map[[16]byte][]interval, len(pods)+len(nodes))
-	add := func(ip netip.Addr, from, to time.Time, ep *Endpoint) {
-		k := ip.Unmap().As16()
-		byIP[k] = append(byIP[k], interval{from: nanos(from, math.MinInt64), to: nanos(to, math.MaxInt64), ep: ep})
-	}
-	hostNet := map[[16]byte][]PodIP{}
+	b := newBuilder(len(pods) + len(nodes))
 	for _, n := range nodes {
-		ep := &Endpoint{Kind: EndpointNode, Cluster: n.Cluster, Node: n.Node, Zone: n.Zone}
-		for _, ip := range n.IPs {
-			add(ip, n.ValidFrom, n.ValidTo, ep)
-		}
+		b.addNode(n)
 	}
+	var hostNet []PodIP
 	for _, p := range pods {
 		if p.HostNetwork {
-			hostNet[p.IP.Unmap().As16()] = append(hostNet[p.IP.Unmap().As16()], p)
+			hostNet = append(hostNet, p)
 			continue
 		}
-		add(p.IP, p.ValidFrom, p.ValidTo, &Endpoint{
-			Kind: EndpointPod, Cluster: p.Cluster, Namespace: p.Namespace, Pod: p.Pod,
-			WorkloadKind: p.WorkloadKind, Workload: p.Workload, Node: p.Node, Zone: p.Zone,
-		})
+		b.add(p.IP.Unmap().As16(), nanos(p.ValidFrom, math.MinInt64), nanos(p.ValidTo, math.MaxInt64), podEndpoint(p))
 	}
 	// A hostNetwork pod only stands for its node when no node record has the
 	// IP (nodes whose addresses were not collected or did not parse).
-	for k, ps := range hostNet {
-		if _, ok := byIP[k]; ok {
-			continue
-		}
-		for _, p := range ps {
-			add(p.IP, p.ValidFrom, p.ValidTo, &Endpoint{Kind: EndpointNode, Cluster: p.Cluster, Node: p.Node, Zone: p.Zone})
+	for _, p := range hostNet {
+		if k := p.IP.Unmap().As16(); !b.has(k) || b.hostNet[k] {
+			b.addHostNet(k, nanos(p.ValidFrom, math.MinInt64), nanos(p.ValidTo, math.MaxInt64), hostNetEndpoint(p))
 		}
 	}
-	idx := &Index{v4: map[uint32]uint64{}, v6: map[[16]byte]uint64{}}
-	for k, ivs := range byIP {
-		sort.SliceStable(ivs, func(i, j int) bool { return ivs[i].from < ivs[j].from })
+	return b.index()
+}
+
+// podEndpoint is the record a pod-network pod is attributed to.
+func podEndpoint(p PodIP) *Endpoint {
+	return &Endpoint{
+		Kind: EndpointPod, Cluster: p.Cluster, Namespace: p.Namespace, Pod: p.Pod,
+		WorkloadKind: p.WorkloadKind, Workload: p.Workload, Node: p.Node, Zone: p.Zone,
+	}
+}
+
+// hostNetEndpoint is the record a hostNetwork pod's IP is attributed to:
+// its node.
+func hostNetEndpoint(p PodIP) *Endpoint {
+	return &Endpoint{Kind: EndpointNode, Cluster: p.Cluster, Node: p.Node, Zone: p.Zone}
+}
+
+// builder gathers the intervals of each IP before they are packed into an
+// Index. Node and pod-network intervals are added first; the intervals of
+// hostNetwork pods then only go to IPs that have none (see NewIndex), which
+// has and addHostNet let the caller decide.
+type builder struct {
+	byIP map[[16]byte][]interval
+	// hostNet marks the IPs whose intervals came from hostNetwork pods
+	// only, so that a second hostNetwork pod of the same IP is added too.
+	hostNet map[[16]byte]bool
+}
+
+func newBuilder(n int) *builder {
+	return &builder{byIP: make(map[[16]byte][]interval, n), hostNet: map[[16]byte]bool{}}
+}
+
+// add adds an interval [from, to) in Unix nanoseconds of k (16-byte form,
+// IPv4-mapped for IPv4).
+func (b *builder) add(k [16]byte, from, to int64, ep *Endpoint) {
+	b.byIP[k] = append(b.byIP[k], interval{from: from, to: to, ep: ep})
+}
+
+// addNode adds the intervals of a node's addresses.
+func (b *builder) addNode(n NodeInfo) {
+	ep := &Endpoint{Kind: EndpointNode, Cluster: n.Cluster, Node: n.Node, Zone: n.Zone}
+	for _, ip := range n.IPs {
+		b.add(ip.Unmap().As16(), nanos(n.ValidFrom, math.MinInt64), nanos(n.ValidTo, math.MaxInt64), ep)
+	}
+}
+
+// has reports whether k has an interval.
+func (b *builder) has(k [16]byte) bool {
+	_, ok := b.byIP[k]
+	return ok
+}
+
+// addHostNet adds the interval of a hostNetwork pod.
+func (b *builder) addHostNet(k [16]byte, from, to int64, ep *Endpoint) {
+	b.hostNet[k] = true
+	b.add(k, from, to, ep)
+}
+
+// index packs the intervals into an Index.
+func (b *builder) index() *Index {
+	n := 0
+	for _, ivs := range b.byIP {
+		n += len(ivs)
+	}
+	idx := &Index{v4: make(map[uint32]uint64, len(b.byIP)), v6: map[[16]byte]uint64{}, ivs: make([]interval, 0, n)}
+	for k, ivs := range b.byIP {
+		sort.Slice(ivs, func(i, j int) bool { return ivs[i].before(&ivs[j]) })
 		maxTo := int64(math.MinInt64)
 		for i := range ivs {
 			maxTo = max(maxTo, ivs[i].to)
@@ -107,6 +158,31 @@ func NewIndex(pods []PodIP, nodes []NodeInfo) *Index {
 		}
 	}
 	return idx
+}
+
+// before orders the intervals of one IP: by start, then, for holders that
+// start at the same time, node before pod (the pod wins, as it is the more
+// specific answer), then by cluster, namespace and pod, so that the winner
+// does not depend on the order the records were read in (a windowed index
+// and a full one agree).
+func (iv *interval) before(o *interval) bool {
+	if iv.from != o.from {
+		return iv.from < o.from
+	}
+	a, b := iv.ep, o.ep
+	if a.Kind != b.Kind {
+		return a.Kind > b.Kind
+	}
+	if a.Cluster != b.Cluster {
+		return a.Cluster < b.Cluster
+	}
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	if a.Pod != b.Pod {
+		return a.Pod < b.Pod
+	}
+	return a.Node < b.Node
 }
 
 // v4Prefix starts an IPv4-mapped address.
