@@ -108,6 +108,10 @@ func (c Configuration) AllTokens() ([]Token, error) {
 	return out, checkDuplicates(out)
 }
 
+// MinScopedTokenLength is the shortest token a "SUBJECT SCOPES TOKEN"
+// line accepts.
+const MinScopedTokenLength = 16
+
 const tokenLineHelp = `write "SUBJECT SCOPES TOKEN" (e.g. "ci-loader ingest,read <token>"; scopes: read, ingest, admin) or a bare token (read only), one per line`
 
 func parseTokenLine(line string, n int) (Token, error) {
@@ -131,6 +135,11 @@ func parseTokenLine(line string, n int) (Token, error) {
 			return Token{}, fmt.Errorf("field 2 (scopes) holds an unknown scope: %s", tokenLineHelp)
 		}
 		scopes = append(scopes, Scope(s))
+	}
+	// A short third field is more likely a subject written where the token
+	// goes (the token would then be logged as a subject) than a token.
+	if len(fields[2]) < MinScopedTokenLength {
+		return Token{}, fmt.Errorf("field 3 (token) is shorter than %d characters: generate one with `openssl rand -hex 32`; %s", MinScopedTokenLength, tokenLineHelp)
 	}
 	return Token{Subject: fields[0], Scopes: scopes, Secret: Secret(fields[2])}, nil
 }
