@@ -1,13 +1,9 @@
 package api
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/furrowdev/furrow/query/sqlapi"
@@ -17,14 +13,19 @@ import (
 type Configuration struct {
 	// Listen is the TCP address to listen on; port 0 picks a free port.
 	Listen string `yaml:"listen"`
-	// Tokens are the bearer tokens accepted on /api/v1 and /metrics.
+	// Tokens are bearer tokens with the read scope only (SQL, reports,
+	// ingest status, metrics); their subjects are http.tokens[N]. Grant
+	// ingest or admin with a line of TokensFile.
 	Tokens []Secret `yaml:"tokens"`
-	// TokensFile names a file of more tokens, one per line; blank lines and
-	// lines starting with # are ignored. It keeps tokens out of the main
+	// TokensFile names a file of more tokens, one per line: "SUBJECT
+	// SCOPE[,SCOPE] TOKEN" (scopes read, ingest, admin; admin implies the
+	// others), or a bare token, which has the read scope only. Blank lines
+	// and lines starting with # are ignored. It keeps tokens out of the main
 	// configuration file (a Kubernetes Secret mounted as a file).
 	TokensFile string `yaml:"tokens_file"`
-	// DevMode lets loopback clients in without a token. Any local reverse
-	// proxy is a loopback client too, so never enable it behind one.
+	// DevMode lets loopback clients in without a token, with every scope
+	// (subject "dev-loopback"). Any local reverse proxy is a loopback client
+	// too, so never enable it behind one.
 	DevMode bool `yaml:"dev_mode"`
 	// ReadTimeout bounds reading a whole request, body included.
 	ReadTimeout time.Duration `yaml:"read_timeout"`
@@ -61,45 +62,6 @@ func (c Configuration) Validate() error {
 		return errors.New("read_timeout, write_timeout and shutdown_timeout must not be negative")
 	}
 	return c.SQL.Validate()
-}
-
-// AllTokens returns the tokens of Tokens and of TokensFile, in that order.
-// The server accepts any of them; `furrow sql` and `furrow ingest` send the
-// first when FURROW_TOKEN is not set, so a client sharing the server's
-// configuration needs no token of its own. Errors name the file and line,
-// never a token.
-func (c Configuration) AllTokens() ([]Secret, error) {
-	var out []Secret
-	for _, t := range c.Tokens {
-		if t = Secret(strings.TrimSpace(string(t))); t != "" {
-			out = append(out, t)
-		}
-	}
-	if c.TokensFile == "" {
-		return out, nil
-	}
-	data, err := os.ReadFile(c.TokensFile)
-	if err != nil {
-		return nil, fmt.Errorf("tokens_file: %w", err)
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		// A bearer token has no blanks, so a line with one is a token in
-		// another shape ("- tok" copied from YAML, "name: tok"); taking it
-		// whole would make a token no client can send.
-		if strings.ContainsAny(line, " \t") {
-			return nil, fmt.Errorf("tokens_file %s line %d: not a bare token (it contains a blank; a YAML list item \"- token\" or \"name: token\" is not the format): write one token per line, nothing else", c.TokensFile, n)
-		}
-		out = append(out, Secret(line))
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("tokens_file %s: %w", c.TokensFile, err)
-	}
-	return out, nil
 }
 
 // loopbackListen reports whether addr only accepts local connections.

@@ -20,7 +20,8 @@ func routeLabel(c *gin.Context) string {
 }
 
 // observe logs and counts each request once it is served. The log carries
-// neither headers (Authorization) nor the query string (SQL parameters).
+// the token's subject, but neither headers (Authorization) nor the query
+// string (SQL parameters).
 func (s *Server) observe(c *gin.Context) {
 	start := time.Now()
 	// Deferred, so that a request cut by http.ErrAbortHandler counts too.
@@ -47,7 +48,8 @@ func (s *Server) record(c *gin.Context, start time.Time) {
 		slog.Int("status", status),
 		slog.Duration("duration", elapsed),
 		slog.Int("bytes", c.Writer.Size()),
-		slog.String("client", clientHost(c.Request.RemoteAddr)))
+		slog.String("client", clientHost(c.Request.RemoteAddr)),
+		slog.String("subject", RequestPrincipal(c).Subject))
 }
 
 // recoverPanic turns a handler's panic into a 500, except

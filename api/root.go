@@ -5,7 +5,8 @@
 //
 // Authentication is a bearer token on /api/v1 and /metrics; /healthz and
 // /readyz are open so probes need no secret. In dev mode, loopback clients
-// need no token.
+// need no token. Each token has a subject, logged with every request, and
+// scopes (read, ingest, admin) that each route group checks (see Group).
 package api
 
 import (
@@ -49,7 +50,7 @@ type Server struct {
 	auth    *authenticator
 	sql     *sqlapi.Runner
 	engine  *gin.Engine
-	api     *gin.RouterGroup
+	groups  map[string]*gin.RouterGroup // by scopes, see Group
 
 	mu   sync.Mutex
 	http *http.Server
@@ -87,6 +88,9 @@ func New(cfg Configuration, deps Dependencies) (*Server, error) {
 		auth:    newAuthenticator(tokens, cfg.DevMode),
 		sql:     sqlapi.New(deps.Store, cfg.SQL),
 	}
+	for _, t := range tokens {
+		logger.Debug("api: token accepted", "subject", t.Subject, "scopes", t.Scopes.String())
+	}
 	if len(tokens) == 0 && !cfg.DevMode {
 		logger.Warn("api: no token configured: every /api/v1 and /metrics request will be refused; set tokens or tokens_file")
 	}
@@ -107,19 +111,35 @@ func (s *Server) router() *gin.Engine {
 	e.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok") })
 	e.GET("/readyz", s.readyz)
 	// Metrics name tables, tenants and error rates: not for everyone.
-	e.GET("/metrics", s.auth.middleware, gin.WrapH(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
-	s.api = e.Group("/api/v1", s.auth.middleware)
-	s.api.POST("/sql", s.handleSQL)
+	e.GET("/metrics", s.auth.middleware, needScope(ScopeRead), gin.WrapH(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
+	s.groups = map[string]*gin.RouterGroup{}
+	s.group(e, ScopeRead).POST("/sql", s.handleSQL)
 	return e
+}
+
+// group is Group on e, for router, which runs before s.engine is set.
+func (s *Server) group(e *gin.Engine, scopes ...Scope) *gin.RouterGroup {
+	if len(scopes) == 0 {
+		panic("api: a route group needs at least one scope")
+	}
+	key := Scopes(scopes).String()
+	if g, ok := s.groups[key]; ok {
+		return g
+	}
+	g := e.Group("/api/v1", s.auth.middleware, needScope(scopes...))
+	s.groups[key] = g
+	return g
 }
 
 // Router is the gin engine, for routes outside /api/v1 (add them before
 // Start).
 func (s *Server) Router() *gin.Engine { return s.engine }
 
-// Group is the authenticated /api/v1 group, where components register
-// their routes (before Start).
-func (s *Server) Group() *gin.RouterGroup { return s.api }
+// Group is the authenticated /api/v1 group whose routes need a token with
+// one of scopes (or admin); components register their routes there
+// (before Start). There is no group without a scope, so that no route can
+// be registered for every token by omission.
+func (s *Server) Group(scopes ...Scope) *gin.RouterGroup { return s.group(s.engine, scopes...) }
 
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)

@@ -34,7 +34,11 @@ cat <<MSG
    curl 127.0.0.1:8080/healthz
    curl -s '127.0.0.1:8080/api/v1/traffic/top?by=namespace&format=table'
    $FURROW sql "SELECT version()"          # goes through the running server
+   $FURROW ingest flowlogs $DEMO/s3          # a job of the server (ingest.roots: $DEMO); nothing new to store
    $FURROW sql -f Pretty "SELECT src_namespace, dst_namespace, round(sum(cost_usd), 2) AS usd FROM flow_traffic_hourly WHERE traffic_class = 'cross-zone' GROUP BY ALL ORDER BY usd DESC LIMIT 10"
    metrics: curl 127.0.0.1:8080/metrics      stop: Ctrl-C
 MSG
-FURROW_HTTP_DEV_MODE=true exec "$FURROW" --data "$DATA" --config "$CFG" serve
+# The demo directory is the hand-over root, so that `furrow ingest flowlogs
+# ./demo-data/s3` run while the server holds ./data is handed to it.
+DEMO_ABS="$(cd "$DEMO" && pwd)"
+FURROW_HTTP_DEV_MODE=true FURROW_INGEST_ROOTS="['$DEMO_ABS']" exec "$FURROW" --data "$DATA" --config "$CFG" serve

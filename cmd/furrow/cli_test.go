@@ -167,10 +167,19 @@ func TestClientTokens(t *testing.T) {
 	const token = "Pv3xQ8mT1wK6rZ2n"
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
+	const loaderToken = "Lk9dW2xR7vQ4mN8bT3"
 	tokens := filepath.Join(dir, "tokens")
-	require.NoError(t, os.WriteFile(tokens, []byte("# furrow API tokens\n"+token+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(tokens, []byte("# furrow API tokens\n"+token+"\nci-loader ingest "+loaderToken+"\n"), 0o600))
+	loaderFile := filepath.Join(dir, "loader-token")
+	require.NoError(t, os.WriteFile(loaderFile, []byte("ci-loader ingest "+loaderToken+"\n"), 0o600))
+	// Flow logs under the hand-over root, and the same outside it.
+	root, outside := filepath.Join(dir, "flows"), filepath.Join(dir, "elsewhere")
+	for _, d := range []string{root, outside} {
+		require.NoError(t, os.MkdirAll(d, 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, "v5.log"), v5Sample(t), 0o644))
+	}
 	cfg := filepath.Join(dir, "furrow.yaml")
-	require.NoError(t, os.WriteFile(cfg, []byte("http:\n  listen: 127.0.0.1:0\n  tokens_file: "+tokens+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(cfg, []byte("http:\n  listen: 127.0.0.1:0\n  tokens_file: "+tokens+"\ningest:\n  roots: ["+root+"]\n"), 0o644))
 	wrongFile := filepath.Join(dir, "wrong")
 	require.NoError(t, os.WriteFile(wrongFile, []byte("not-the-token\n"), 0o600))
 	yamlFile := filepath.Join(dir, "yaml-token")
@@ -212,7 +221,16 @@ func TestClientTokens(t *testing.T) {
 		{"--token-file", nil, append(query, "--token-file", tokens), 0, "42"},
 		{"wrong FURROW_TOKEN", []string{"FURROW_TOKEN=not-the-token"}, query, 1, "refused the token from FURROW_TOKEN"},
 		{"wrong --token-file", nil, append(query, "--token-file", wrongFile), 1, "refused the token from --token-file " + wrongFile},
-		{"--token-file in YAML shape", nil, append(query, "--token-file", yamlFile), 1, "line 1: not a bare token"},
+		{"--token-file in YAML shape", nil, append(query, "--token-file", yamlFile), 1, "line 1: 2 fields"},
+		{"ingest token on SQL", []string{"FURROW_TOKEN=" + loaderToken}, query, 1, "has scopes ingest; this route needs read"},
+		// The hand-over, as users see it: refused for a read token and
+		// outside the roots, followed to its summary otherwise.
+		{"read token on ingest", []string{"FURROW_TOKEN=" + token}, []string{"--data", data, "ingest", "flowlogs", root}, 1, "this route needs ingest"},
+		{"no ingest token in --token-file", nil, []string{"--data", data, "ingest", "flowlogs", root, "--token-file", wrongFile}, 1, "holds no token with the ingest scope"},
+		{"outside the roots", nil, []string{"--data", data, "ingest", "flowlogs", outside, "--token-file", loaderFile}, 1, "outside the ingest roots"},
+		{"ingest followed to its end", nil, []string{"--data", data, "ingest", "flowlogs", root, "--token-file", loaderFile}, 0, "STORED"},
+		{"the ingest token picked from the server's configuration", nil, []string{"--config", cfg, "--data", data, "ingest", "flowlogs", root}, 0, "skipped"},
+		{"jobs listed with their owner", []string{"FURROW_TOKEN=" + token}, []string{"--data", data, "ingest", "jobs"}, 0, "ci-loader"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -221,6 +239,7 @@ func TestClientTokens(t *testing.T) {
 			require.Contains(t, r.stdout+r.stderr, c.contains)
 			require.NotContains(t, r.stderr, token, "an error shows the token")
 			require.NotContains(t, r.stderr, "not-the-token", "an error shows the token")
+			require.NotContains(t, r.stdout+r.stderr, loaderToken, "an error shows the token")
 			if strings.Contains(r.stderr, "HTTP 401") {
 				require.Contains(t, r.stderr, "FURROW_TOKEN", "a 401 says what to set")
 				require.Contains(t, r.stderr, "--token-file", "a 401 says what to set")
@@ -238,4 +257,12 @@ func TestClientHelpMentionsToken(t *testing.T) {
 			require.Contains(t, r.stdout, "FURROW_TOKEN", args)
 		}
 	}
+}
+
+// v5Sample is a flow-log file the server can ingest.
+func v5Sample(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "ingest", "flowlogs", "testdata", "v5_custom.log"))
+	require.NoError(t, err)
+	return b
 }

@@ -25,18 +25,22 @@ type apiClient struct {
 }
 
 // tokenHelp is what a client command's --help and its 401 errors say
-// about the token; every token of the server grants all of /api/v1, so any
-// of them will do.
+// about the token.
 const tokenHelp = `A server with tokens (http.tokens, http.tokens_file) wants one of them.
 The token is taken from, in order: env FURROW_TOKEN, the file of
 --token-file, then this command's own configuration (http.tokens, then
-http.tokens_file), so running with the server's --config is enough. Every
-token of the server grants the whole API. There is no --token flag: a flag
-would show the token to every user of ps and keep it in shell history.`
+http.tokens_file), so running with the server's --config is enough. From a
+file or the configuration, the first token with the scope the command needs
+is taken: read for furrow sql and furrow ingest status, ingest for the
+hand-over of furrow ingest flowlogs|pods (tokens file lines "SUBJECT
+SCOPES TOKEN"; a bare token has the read scope only). There is no --token
+flag: a flag would show the token to every user of ps and keep it in shell
+history.`
 
 // newAPIClient builds a client for base (http://host:port) with the token
-// tokenHelp describes; source names where it came from, for errors.
-func (a *app) newAPIClient(base string) (*apiClient, error) {
+// tokenHelp describes, the first one granting scope; source names where it
+// came from, for errors.
+func (a *app) newAPIClient(base string, scope api.Scope) (*apiClient, error) {
 	if !strings.Contains(base, "://") {
 		base = "http://" + base
 	}
@@ -55,15 +59,21 @@ func (a *app) newAPIClient(base string) (*apiClient, error) {
 		if len(toks) == 0 {
 			return nil, fmt.Errorf("--token-file %s holds no token", a.tokenFile)
 		}
-		c.token, c.source = toks[0].Reveal(), "--token-file "+a.tokenFile
+		t, ok := api.First(toks, scope)
+		if !ok {
+			return nil, fmt.Errorf("--token-file %s holds no token with the %s scope: add a line \"SUBJECT %s TOKEN\" (or admin)", a.tokenFile, scope, scope)
+		}
+		c.token, c.source = t.Secret.Reveal(), "--token-file "+a.tokenFile+" (subject "+t.Subject+")"
 		return c, nil
 	}
 	toks, err := a.cfg.HTTP.AllTokens()
 	if err != nil {
 		return nil, fmt.Errorf("http: %w", err)
 	}
-	if len(toks) > 0 {
-		c.token, c.source = toks[0].Reveal(), "the configuration (http.tokens, http.tokens_file)"
+	// No token with the scope: send none, and the server's 401 or 403
+	// says what is missing.
+	if t, ok := api.First(toks, scope); ok {
+		c.token, c.source = t.Secret.Reveal(), "the configuration (http.tokens, http.tokens_file; subject "+t.Subject+")"
 	}
 	return c, nil
 }
@@ -79,12 +89,6 @@ func (c *apiClient) unauthorized(serverMsg string) error {
 // do sends a request and returns the response when it is a 2xx; otherwise
 // the server's JSON error becomes the error.
 func (c *apiClient) do(ctx context.Context, method, path, contentType string, body io.Reader) (*http.Response, error) {
-	return c.doAccepting(ctx, method, path, contentType, body, 0)
-}
-
-// doAccepting is do, also returning the response when its status is
-// accept (an ingest answers 422 with its summary when it failed).
-func (c *apiClient) doAccepting(ctx context.Context, method, path, contentType string, body io.Reader, accept int) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
@@ -99,7 +103,7 @@ func (c *apiClient) doAccepting(ctx context.Context, method, path, contentType s
 	if err != nil {
 		return nil, fmt.Errorf("furrow server at %s: %w", c.base, err)
 	}
-	if resp.StatusCode/100 == 2 || resp.StatusCode == accept {
+	if resp.StatusCode/100 == 2 {
 		return resp, nil
 	}
 	defer resp.Body.Close()
@@ -152,21 +156,111 @@ func (a *app) heldAddress() string {
 	return ""
 }
 
-// remoteJSON posts in as JSON to path and decodes the answer into out (a
-// 422 carries a result too: the run happened and failed).
-func (a *app) remoteJSON(cmd interface{ Context() context.Context }, base, path string, in, out any) error {
+// handOver posts in as JSON to path, which starts a job on the server,
+// and, unless detach, follows the job to its end (see followJob). The job
+// is returned either way.
+func (a *app) handOver(ctx context.Context, stderr io.Writer, base, path string, in any, detach bool) (api.Job, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
-		return err
+		return api.Job{}, err
 	}
-	c, err := a.newAPIClient(base)
+	c, err := a.newAPIClient(base, api.ScopeIngest)
 	if err != nil {
-		return err
+		return api.Job{}, err
 	}
-	resp, err := c.doAccepting(cmd.Context(), http.MethodPost, path, "application/json", bytes.NewReader(body), http.StatusUnprocessableEntity)
+	resp, err := c.do(ctx, http.MethodPost, path, "application/json", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return api.Job{}, err
+	}
+	var jb api.Job
+	err = json.NewDecoder(resp.Body).Decode(&jb)
+	resp.Body.Close()
+	if err != nil {
+		return api.Job{}, fmt.Errorf("furrow server at %s: read the job: %w", c.base, err)
+	}
+	if detach {
+		return jb, nil
+	}
+	fmt.Fprintf(stderr, "furrow: job %s %s (Ctrl-C cancels it; --detach leaves it running)\n", jb.ID, jb.State)
+	return c.followJob(ctx, stderr, jb.ID)
+}
+
+// jobPoll is how often a followed job is asked about; its progress is
+// printed when it changed.
+const jobPoll = 500 * time.Millisecond
+
+// followJob polls job id until it ends, printing its progress to stderr.
+// When ctx is done (Ctrl-C), it cancels the job and waits for it to stop,
+// so that an interrupted command leaves nothing running behind it.
+func (c *apiClient) followJob(ctx context.Context, stderr io.Writer, id string) (api.Job, error) {
+	var last api.Job
+	poll, interrupted := ctx, false
+	for {
+		if ctx.Err() != nil && !interrupted {
+			// Ctrl-C: cancel the job, then follow it to its end, which
+			// ctx can no longer bound.
+			interrupted, poll = true, context.Background()
+			fmt.Fprintf(stderr, "furrow: interrupted: cancelling job %s\n", id)
+			dctx, dcancel := context.WithTimeout(poll, 30*time.Second)
+			resp, err := c.do(dctx, http.MethodDelete, api.JobsPath+"/"+id, "", nil)
+			dcancel()
+			if err != nil {
+				return last, fmt.Errorf("cancel job %s: %w (it may still run: furrow ingest cancel %s)", id, err, id)
+			}
+			resp.Body.Close()
+		}
+		jb, err := c.getJob(poll, id)
+		if err != nil {
+			if ctx.Err() != nil && !interrupted {
+				continue // cut by Ctrl-C: cancel first
+			}
+			return last, err
+		}
+		if jb.State != last.State || jb.Progress != last.Progress {
+			p := jb.Progress
+			fmt.Fprintf(stderr, "furrow: job %s %s: %d/%d objects, %d records read, %d stored, %d rejected\n",
+				id, jb.State, p.ObjectsDone, p.ObjectsTotal, p.RecordsRead, p.RecordsStored, p.RecordsRejected)
+		}
+		last = jb
+		if jb.State.Final() {
+			return jb, nil
+		}
+		select {
+		case <-poll.Done():
+		case <-time.After(jobPoll):
+		}
+	}
+}
+
+func (c *apiClient) getJob(ctx context.Context, id string) (api.Job, error) {
+	resp, err := c.do(ctx, http.MethodGet, api.JobsPath+"/"+id, "", nil)
+	if err != nil {
+		return api.Job{}, err
 	}
 	defer resp.Body.Close()
-	return json.NewDecoder(resp.Body).Decode(out)
+	var jb api.Job
+	if err := json.NewDecoder(resp.Body).Decode(&jb); err != nil {
+		return api.Job{}, fmt.Errorf("furrow server at %s: read job %s: %w", c.base, id, err)
+	}
+	return jb, nil
+}
+
+// jobOutcome decodes a followed job's result into out and says how the
+// command ends: nil when the job is done (out then decides, e.g. a failed
+// Summary), an exit error when it was cancelled or failed without result.
+func jobOutcome(jb api.Job, out any) error {
+	if len(jb.Result) > 0 {
+		if err := json.Unmarshal(jb.Result, out); err != nil {
+			return fmt.Errorf("job %s: read its result: %w", jb.ID, err)
+		}
+	}
+	switch jb.State {
+	case api.JobCancelled:
+		return &exitError{code: 1, err: fmt.Errorf("job %s cancelled: objects finished before stay ingested, the one in progress is not recorded; run the same command again to complete it", jb.ID)}
+	case api.JobFailed:
+		if len(jb.Result) == 0 {
+			return &exitError{code: 1, err: fmt.Errorf("job %s failed: %s", jb.ID, jb.Error)}
+		}
+	}
+	return nil
 }

@@ -31,6 +31,10 @@ type Configuration struct {
 	// Kubernetes lists the clusters whose pods and nodes `furrow serve`
 	// watches live.
 	Kubernetes pods.Configuration `yaml:"kubernetes"`
+	// Ingest bounds the ingests clients hand to `furrow serve` (POST
+	// /api/v1/ingest/…): the directories and S3 prefixes it may read, and
+	// how its jobs run.
+	Ingest api.HandOverConfiguration `yaml:"ingest"`
 	// Traffic describes the network (VPC, zones, NAT gateways, AWS ranges)
 	// and the prices used to classify and cost flows.
 	Traffic flowlogs.TrafficConfiguration `yaml:"traffic"`
@@ -74,6 +78,7 @@ func DefaultConfiguration() Configuration {
 		HTTP:       api.DefaultConfiguration(),
 		S3:         source.DefaultConfiguration(),
 		Kubernetes: pods.DefaultConfiguration(),
+		Ingest:     api.DefaultHandOverConfiguration(),
 		Traffic:    flowlogs.DefaultTrafficConfiguration(),
 		Retention:  migrations.DefaultRetention(),
 	}
@@ -104,6 +109,7 @@ func (c Configuration) Validate() error {
 		{"http", c.HTTP.Validate()},
 		{"s3", c.S3.Validate()},
 		{"kubernetes", c.Kubernetes.Validate()},
+		{"ingest", c.Ingest.Validate()},
 		{"traffic", c.Traffic.Validate()},
 		{"retention", c.Retention.Validate()},
 	} {

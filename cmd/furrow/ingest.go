@@ -34,7 +34,10 @@ ingest is handed to it over its API.
 }
 
 func newIngestPodsCommand(a *app) *cobra.Command {
-	var cluster, at string
+	var (
+		cluster, at string
+		detach      bool
+	)
 	cmd := &cobra.Command{
 		Use:   "pods SRC...",
 		Short: "Load `kubectl get pods -A -o json` / `kubectl get nodes -o json` snapshots (files or directories) as pod IP history",
@@ -42,7 +45,11 @@ func newIngestPodsCommand(a *app) *cobra.Command {
 timestamp in a file name (pods-20261101T0010Z.json) is the snapshot's time,
 else --at, else the file's modification time. A pod missing from a later
 snapshot is closed at that snapshot's time; re-running the same files changes
-nothing.`,
+nothing.
+
+While "furrow serve" holds the data directory, the ingest is a job of the
+server (the paths must be under its ingest.roots), followed to its end;
+Ctrl-C cancels it, --detach prints its id and returns.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -58,7 +65,15 @@ nothing.`,
 			var res pods.Result
 			if addr := a.heldAddress(); addr != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "furrow: %s is held by furrow serve; handing the ingest to http://%s\n", a.cfg.Data, addr)
-				if err := a.remoteJSON(cmd, addr, "/api/v1/ingest/pods", pods.SnapshotRequest{Cluster: cluster, Paths: absSources(args), At: when}, &res); err != nil {
+				jb, err := a.handOver(ctx, cmd.ErrOrStderr(), addr, "/api/v1/ingest/pods", pods.SnapshotRequest{Cluster: cluster, Paths: absSources(args), At: when}, detach)
+				if err != nil {
+					return err
+				}
+				if detach {
+					printDetached(cmd, jb)
+					return nil
+				}
+				if err := jobOutcome(jb, &res); err != nil {
 					return err
 				}
 			} else {
@@ -90,6 +105,7 @@ nothing.`,
 		},
 	}
 	cmd.Flags().StringVar(&cluster, "cluster", "default", "cluster name the snapshots belong to")
+	cmd.Flags().BoolVar(&detach, "detach", false, "when handing over to a server: print the job id and return without following it")
 	cmd.Flags().StringVar(&at, "at", "", "snapshot time for files without a timestamp in their name (RFC3339 or YYYY-MM-DD; default: file mtime)")
 	return cmd
 }

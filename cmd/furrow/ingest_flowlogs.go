@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -22,7 +23,7 @@ func init() { ingestSubcommands = append(ingestSubcommands, newIngestFlowLogsCom
 func newIngestFlowLogsCommand(a *app) *cobra.Command {
 	var (
 		fields, since, until, serverURL, format string
-		strict, retryFailed                     bool
+		strict, retryFailed, detach             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "flowlogs SRC...",
@@ -49,9 +50,16 @@ its gzip data is corrupt) is recorded as failed with its reason (see furrow
 ingest status) and skipped by later runs and by the poller of furrow serve
 until the object or furrow changes; --retry-failed ingests it again.
 
+While "furrow serve" holds the data directory (or with --server), the
+ingest is a job of the server: the sources must be under its ingest.roots
+or ingest.s3_prefixes, and this command follows the job, printing its
+progress, until it ends; Ctrl-C cancels the job (objects finished stay
+ingested, the one in progress is not recorded). --detach prints the job id
+and returns at once (see furrow ingest jobs, furrow ingest cancel).
+
 Exit status: 1 when an object could not be read or stored, or was skipped as
 failed; with --strict, also when a line was rejected or a file is not a flow
-log.`,
+log; 1 when the job was cancelled.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := signalContext()
@@ -71,19 +79,20 @@ log.`,
 				}
 			}
 			req := flowlogs.IngestRequest{Sources: absSources(args), Since: w.Since, Until: w.Until, Strict: strict, Fields: fields, RetryFailed: retryFailed}
+			remote := func(base string) error { return a.remoteFlowIngest(ctx, cmd, base, req, format, detach) }
 			if serverURL != "" {
-				return a.remoteFlowIngest(cmd, serverURL, req, format)
+				return remote(serverURL)
 			}
 			if a.cfg.Store.Backend == "embedded" {
 				if h, held := embedded.ReadHolder(a.cfg.Data); held && h.Address != "" {
 					fmt.Fprintf(cmd.ErrOrStderr(), "furrow: %s is held by furrow serve (pid %d); handing the ingest to http://%s\n", a.cfg.Data, h.PID, h.Address)
-					return a.remoteFlowIngest(cmd, h.Address, req, format)
+					return remote(h.Address)
 				}
 			}
 			s, err := a.openStore(ctx, "furrow ingest flowlogs", true)
 			if err != nil {
 				if le, ok := heldBy(err); ok && le.Holder.Address != "" {
-					return a.remoteFlowIngest(cmd, le.Holder.Address, req, format)
+					return remote(le.Holder.Address)
 				}
 				return err
 			}
@@ -107,6 +116,7 @@ log.`,
 	f.BoolVar(&retryFailed, "retry-failed", false, "ingest again the objects that failed permanently under this furrow version")
 	f.StringVar(&serverURL, "server", "", "hand the ingest to this furrow server (http://host:port)")
 	f.StringVar(&format, "format", "table", "summary format: table or json")
+	f.BoolVar(&detach, "detach", false, "when handing over to a server: print the job id and return without following it")
 	return cmd
 }
 
@@ -153,9 +163,22 @@ func absSources(srcs []string) []string {
 	return out
 }
 
-func (a *app) remoteFlowIngest(cmd *cobra.Command, base string, req flowlogs.IngestRequest, format string) error {
+// remoteFlowIngest hands the ingest to the server at base as a job and
+// follows it to its end (or, with detach, prints its id).
+func (a *app) remoteFlowIngest(ctx context.Context, cmd *cobra.Command, base string, req flowlogs.IngestRequest, format string, detach bool) error {
+	jb, err := a.handOver(ctx, cmd.ErrOrStderr(), base, "/api/v1/ingest/flowlogs", req, detach)
+	if err != nil {
+		return err
+	}
+	if detach {
+		printDetached(cmd, jb)
+		return nil
+	}
 	var sum flowlogs.Summary
-	if err := a.remoteJSON(cmd, base, "/api/v1/ingest/flowlogs", req, &sum); err != nil {
+	if err := jobOutcome(jb, &sum); err != nil {
+		if len(jb.Result) > 0 {
+			_ = sum.Print(cmd.OutOrStdout())
+		}
 		return err
 	}
 	return printFlowSummary(cmd, sum, format)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 )
 
@@ -48,7 +49,7 @@ When furrow serve holds the data directory, the status comes from it
 				if state != "" {
 					q.Set("state", state)
 				}
-				c, err := a.newAPIClient(addr)
+				c, err := a.newAPIClient(addr, api.ScopeRead)
 				if err != nil {
 					return err
 				}

@@ -22,7 +22,9 @@ type serveEnv struct {
 	app      *app
 	store    store.Store
 	registry *prometheus.Registry
-	routes   *gin.RouterGroup // authenticated /api/v1
+	routes   *gin.RouterGroup // /api/v1 for tokens with the read scope
+	ingest   *gin.RouterGroup // /api/v1 for tokens with the ingest scope
+	jobs     *api.Jobs        // runs the hand-overs of POST /api/v1/ingest/…
 }
 
 // component is a part of `furrow serve` with a lifecycle. Components start
@@ -77,7 +79,14 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
-	env := &serveEnv{app: a, store: s, registry: reg, routes: srv.Group()}
+	jobs, err := api.NewJobs(a.cfg.Ingest, reg, a.logger)
+	if err != nil {
+		return err
+	}
+	// A job's owner follows it with the token that started it, which may
+	// have the ingest scope only.
+	jobs.Routes(srv.Group(api.ScopeRead, api.ScopeIngest), srv.Group(api.ScopeIngest))
+	env := &serveEnv{app: a, store: s, registry: reg, routes: srv.Group(api.ScopeRead), ingest: srv.Group(api.ScopeIngest), jobs: jobs}
 	var comps []component
 	stopAll := func() {
 		sctx, scancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
@@ -119,6 +128,11 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	defer scancel()
 	if err := srv.Stop(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		a.logger.Error("http shutdown", "err", err)
+	}
+	// Jobs use the store and the components: they stop first. A cancelled
+	// flow-log job records nothing of the object it was reading.
+	if err := jobs.Stop(sctx); err != nil {
+		a.logger.Error("stop ingest jobs", "err", err)
 	}
 	stopAll()
 	return nil

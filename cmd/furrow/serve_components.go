@@ -108,7 +108,8 @@ func serveFlowLogs(_ context.Context, env *serveEnv) (component, error) {
 		return nil, err
 	}
 	ing.Routes(env.routes)
-	pods.Routes(env.routes, env.store)
+	ing.HandOverRoutes(env.ingest, env.jobs)
+	pods.Routes(env.ingest, env.store, env.jobs)
 	f := &flowLogs{ing: ing, logger: a.logger}
 	if len(a.cfg.S3.Prefixes) > 0 {
 		p, err := source.NewPoller(a.cfg.S3, source.PollerDependencies{

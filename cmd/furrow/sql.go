@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/query/sqlapi"
 	"github.com/furrowdev/furrow/store/embedded"
 )
@@ -93,7 +94,7 @@ func queryText(args []string, stdin io.Reader) (string, error) {
 
 func (a *app) remoteSQL(cmd *cobra.Command, base, q, format string, params map[string]string, out io.Writer) error {
 	body, _ := json.Marshal(map[string]any{"query": q, "format": format, "params": params})
-	c, err := a.newAPIClient(base)
+	c, err := a.newAPIClient(base, api.ScopeRead)
 	if err != nil {
 		return err
 	}

@@ -90,6 +90,12 @@ type IngestOptions struct {
 	// RetryFailed makes Run ingest again the objects that failed
 	// permanently under this version (it skips them otherwise).
 	RetryFailed bool
+	// OnPlanned, when set, hears how many objects Run is about to ingest,
+	// once per source listed (skipped objects left out); OnObject hears
+	// each object's result as it ends. Hand-over jobs show them as
+	// progress.
+	OnPlanned func(n int)
+	OnObject  func(ObjectResult)
 }
 
 // Ingester reads flow-log objects into flow_logs, each exactly once. It is
@@ -558,6 +564,9 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 			}
 			sum.SkippedFailed += failed
 		}
+		if i.opts.OnPlanned != nil {
+			i.opts.OnPlanned(len(fresh))
+		}
 		earlier, err := i.startAttempts(ctx, fresh)
 		if err != nil {
 			return sum.finish(), err
@@ -565,6 +574,9 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 		for _, o := range fresh {
 			res, err := i.ingest(ctx, o, w, earlier[sources.ID(o)])
 			sum.add(res)
+			if i.opts.OnObject != nil {
+				i.opts.OnObject(res)
+			}
 			if err != nil && ctx.Err() != nil {
 				return sum.finish(), ctx.Err()
 			}

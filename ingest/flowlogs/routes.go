@@ -1,12 +1,15 @@
 package flowlogs
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/furrowdev/furrow/api"
 	sources "github.com/furrowdev/furrow/ingest/source"
 )
 
@@ -33,11 +36,13 @@ type IngestRequest struct {
 // the request does not say.
 const DefaultStatusLimit = 50
 
-// Routes registers POST /ingest/flowlogs and GET /ingest/status on g. It runs the ingest in the
-// request (a client that goes away cancels it; objects done so far stay
-// done) and answers the Summary as JSON: 200 when it did not fail, 422
-// when Summary.Failed, 400 for a bad request.
-func (i *Ingester) Routes(g *gin.RouterGroup) {
+// HandOverRoutes registers POST /ingest/flowlogs on g (a group needing
+// the ingest scope). The sources must be under the hand-over roots (see
+// api.Jobs.HandOver); the run is a job of jobs, which answers 202 with it
+// at once: the ingest outlives the request, and DELETE on the job cancels
+// it. The job's result is the Summary; the job fails when Summary.Failed.
+// A bad request is 400.
+func (i *Ingester) HandOverRoutes(g *gin.RouterGroup, jobs *api.Jobs) {
 	g.POST("/ingest/flowlogs", func(c *gin.Context) {
 		var req IngestRequest
 		if err := c.ShouldBindJSON(&req); err != nil {
@@ -59,17 +64,25 @@ func (i *Ingester) Routes(g *gin.RouterGroup) {
 			}
 			in.opts.Fields = f
 		}
-		sum, err := in.Run(c.Request.Context(), req.Sources, sources.Window{Since: req.Since, Until: req.Until})
-		if err != nil {
-			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error(), "summary": sum})
-			return
-		}
-		status := http.StatusOK
-		if sum.Failed() {
-			status = http.StatusUnprocessableEntity
-		}
-		c.JSON(status, sum)
+		w := sources.Window{Since: req.Since, Until: req.Until}
+		jobs.HandOver(c, "flowlogs", req.Sources, func(srcs []string) api.RunFunc {
+			return func(ctx context.Context, p *api.Progress) (any, error) {
+				run := in // a copy per job: the hooks are this job's
+				run.opts.OnPlanned = p.AddObjects
+				run.opts.OnObject = func(r ObjectResult) { p.Done(1, r.Read, r.Stored, r.Rejected) }
+				sum, err := run.Run(ctx, srcs, w)
+				if err == nil && sum.Failed() {
+					err = fmt.Errorf("flow-log ingest failed: %d objects not ingested, %d skipped as failed before, %d lines rejected (strict: %t); see the result", sum.FailedFiles, sum.SkippedFailed, sum.Rejected, sum.Strict)
+				}
+				return sum, err
+			}
+		})
 	})
+}
+
+// Routes registers GET /ingest/status on g (a group needing the read
+// scope).
+func (i *Ingester) Routes(g *gin.RouterGroup) {
 	// GET /ingest/status?state=done|failed&limit=N: the totals and the
 	// most recent objects, with the reason of each failure.
 	g.GET("/ingest/status", func(c *gin.Context) {

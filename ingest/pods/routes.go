@@ -1,11 +1,14 @@
 package pods
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -14,31 +17,41 @@ import (
 type SnapshotRequest struct {
 	// Cluster is the cluster the snapshots belong to.
 	Cluster string `json:"cluster" binding:"required"`
-	// Paths are files or directories readable by the server.
+	// Paths are files or directories readable by the server, under its
+	// ingest.roots.
 	Paths []string `json:"paths" binding:"required,min=1"`
 	// At is the snapshot time of files without one in their name (zero:
 	// file mtime).
 	At time.Time `json:"at"`
 }
 
-// Routes registers POST /ingest/pods on g; it answers the Result as JSON
-// (422 when some files could not be read).
-func Routes(g *gin.RouterGroup, s store.Store) {
+// Routes registers POST /ingest/pods on g (a group needing the ingest
+// scope). The paths must be under the hand-over roots; the ingest runs as
+// a job of jobs (202 with the job at once), whose result is the Result.
+// The job fails when some files could not be read.
+func Routes(g *gin.RouterGroup, s store.Store, jobs *api.Jobs) {
 	g.POST("/ingest/pods", func(c *gin.Context) {
 		var req SnapshotRequest
 		if err := c.ShouldBindJSON(&req); err != nil {
 			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
 			return
 		}
-		res, err := IngestSnapshots(c.Request.Context(), s, req.Cluster, req.Paths, req.At)
-		if err != nil {
-			c.JSON(http.StatusInternalServerError, gin.H{"error": err.Error()})
-			return
-		}
-		status := http.StatusOK
-		if len(res.FileErrors) > 0 {
-			status = http.StatusUnprocessableEntity
-		}
-		c.JSON(status, res)
+		jobs.HandOver(c, "pods", req.Paths, func(paths []string) api.RunFunc {
+			return func(ctx context.Context, p *api.Progress) (any, error) {
+				// Snapshots are applied in time order across all files,
+				// so progress is all or nothing: the files and the
+				// intervals written, at the end.
+				res, err := IngestSnapshots(ctx, s, req.Cluster, paths, req.At)
+				if err != nil {
+					return nil, err
+				}
+				p.AddObjects(res.Files)
+				p.Done(res.Files, 0, int64(res.PodIntervals+res.NodeIntervals), 0)
+				if len(res.FileErrors) > 0 {
+					return res, fmt.Errorf("%d of %d files could not be read; see the result", len(res.FileErrors), res.Files)
+				}
+				return res, nil
+			}
+		})
 	})
 }
