@@ -42,7 +42,8 @@ func BenchmarkQueryLatencyDuringIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 	addr := freeAddr(b)
-	env := append(os.Environ(), "FURROW_HTTP_DEV_MODE=true", "FURROW_HTTP_LISTEN="+addr, "FURROW_LOG_LEVEL=warn")
+	env := append(os.Environ(), "FURROW_HTTP_DEV_MODE=true", "FURROW_HTTP_LISTEN="+addr, "FURROW_LOG_LEVEL=warn",
+		"FURROW_INGEST_ROOTS="+filepath.Dir(src))
 	data := filepath.Join(dir, "data")
 	srv := exec.Command(bin, "--data", data, "serve")
 	srv.Env = env
