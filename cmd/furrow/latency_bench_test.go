@@ -183,7 +183,7 @@ func writeFlowLog(path string, n int) error {
 	w := bufio.NewWriterSize(zw, 1<<20)
 	r := rand.New(rand.NewPCG(1, 2))
 	fmt.Fprintln(w, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status")
-	t0 := int64(1_793_000_000)
+	t0 := time.Now().Add(-2 * time.Hour).Unix() // inside the default retention
 	for i := range n {
 		start := t0 + int64(i)*3600/int64(n)
 		fmt.Fprintf(w, "2 123456789012 eni-%08x 10.%d.%d.%d 10.%d.%d.%d %d %d 6 %d %d %d %d ACCEPT OK\n",
