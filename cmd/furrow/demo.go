@@ -9,8 +9,6 @@ import (
 	"github.com/furrowdev/furrow/demo"
 )
 
-func init() { extraCommands = append(extraCommands, newDemoCommand) }
-
 func newDemoCommand(_ *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "demo", Short: "Demo data sets"}
 	var (

@@ -12,10 +12,11 @@ import (
 	"github.com/furrowdev/furrow/query/traffic"
 )
 
-func init() { extraCommands = append(extraCommands, newIngestCommand) }
-
-// ingestSubcommands are added by each source's file.
-var ingestSubcommands = []func(*app) *cobra.Command{newIngestPodsCommand}
+// ingestSubcommands are the commands under `furrow ingest`, listed here
+// rather than registered from each file's init.
+var ingestSubcommands = []func(*app) *cobra.Command{
+	newIngestFlowLogsCommand, newIngestPodsCommand, newIngestStatusCommand, newIngestJobsCommand, newIngestCancelCommand,
+}
 
 func newIngestCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{

@@ -18,8 +18,6 @@ import (
 	"github.com/furrowdev/furrow/store/embedded"
 )
 
-func init() { ingestSubcommands = append(ingestSubcommands, newIngestFlowLogsCommand) }
-
 func newIngestFlowLogsCommand(a *app) *cobra.Command {
 	var (
 		fields, since, until, serverURL, format string

@@ -13,10 +13,6 @@ import (
 	"github.com/furrowdev/furrow/api"
 )
 
-func init() {
-	ingestSubcommands = append(ingestSubcommands, newIngestJobsCommand, newIngestCancelCommand)
-}
-
 // jobServer is the server whose jobs a command shows: --server, else the
 // holder of the data directory. Jobs live in a server's memory only.
 func (a *app) jobServer(serverURL string) (string, error) {

@@ -15,8 +15,6 @@ import (
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 )
 
-func init() { ingestSubcommands = append(ingestSubcommands, newIngestStatusCommand) }
-
 func newIngestStatusCommand(a *app) *cobra.Command {
 	var (
 		state, serverURL, format string

@@ -6,8 +6,6 @@ import (
 	"github.com/furrowdev/furrow/query/traffic"
 )
 
-func init() { extraCommands = append(extraCommands, newReportCommand) }
-
 func newReportCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "report", Short: "Print analyses of the stored data"}
 	var (

@@ -51,10 +51,10 @@ func newRootCommand() *cobra.Command {
 		newSQLCommand(a),
 		newServeCommand(a),
 		newConfigCommand(a),
+		newIngestCommand(a),
+		newReportCommand(a),
+		newDemoCommand(a),
 	)
-	for _, add := range extraCommands {
-		root.AddCommand(add(a))
-	}
 	// cobra adds help and completion only when it executes; add them now so
 	// that the unknown-command check lists and accepts them.
 	root.InitDefaultHelpCmd()
@@ -62,10 +62,6 @@ func newRootCommand() *cobra.Command {
 	rejectUnknownSubcommands(root)
 	return root
 }
-
-// extraCommands lets domain commands (ingest, report, demo) register
-// themselves from their own files.
-var extraCommands []func(*app) *cobra.Command
 
 // load reads the configuration: defaults, then the file, then FURROW_*
 // variables, then flags.

@@ -6,38 +6,18 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/furrowdev/furrow/api"
+	"github.com/furrowdev/furrow/ingest/flowlogs"
+	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/migrations"
-	"github.com/furrowdev/furrow/store"
+	"github.com/furrowdev/furrow/query/traffic"
 	"github.com/furrowdev/furrow/store/embedded"
 )
-
-// serveEnv is what a component of `furrow serve` gets to wire itself.
-type serveEnv struct {
-	app      *app
-	store    store.Store
-	registry *prometheus.Registry
-	routes   *gin.RouterGroup // /api/v1 for tokens with the read scope
-	ingest   *gin.RouterGroup // /api/v1 for tokens with the ingest scope
-	jobs     *api.Jobs        // runs the hand-overs of POST /api/v1/ingest/…
-}
-
-// component is a part of `furrow serve` with a lifecycle. Components start
-// in registration order and stop in reverse.
-type component interface {
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-}
-
-// serveHooks build the components of `furrow serve` (ingest pollers, pod
-// watchers, report routes); each domain registers its hook from its file.
-// A hook returns a nil component when it is not configured.
-var serveHooks []func(ctx context.Context, env *serveEnv) (component, error)
 
 func newServeCommand(a *app) *cobra.Command {
 	return &cobra.Command{
@@ -85,32 +65,56 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	}
 	// A job's owner follows it with the token that started it, which may
 	// have the ingest scope only.
-	jobs.Routes(srv.Group(api.ScopeRead, api.ScopeIngest), srv.Group(api.ScopeIngest))
-	env := &serveEnv{app: a, store: s, registry: reg, routes: srv.Group(api.ScopeRead), ingest: srv.Group(api.ScopeIngest), jobs: jobs}
-	var comps []component
+	read, ingest := srv.Group(api.ScopeRead), srv.Group(api.ScopeIngest)
+	jobs.Routes(srv.Group(api.ScopeRead, api.ScopeIngest), ingest)
+
+	// The components, built inert and wired by hand, in start order.
+	traffic.New(s).Routes(read)
+	idx := pods.NewIndexCache(s, time.Minute, a.logger)
+	src := source.New(a.cfg.S3, source.Dependencies{})
+	ing, err := flowlogs.NewIngester(flowlogs.Dependencies{
+		Store: s, Source: src, Index: idx.Index, Traffic: a.cfg.Traffic,
+		Registry: reg, Logger: a.logger, Version: version,
+	}, flowlogs.IngestOptions{})
+	if err != nil {
+		return err
+	}
+	ing.Routes(read)
+	ing.HandOverRoutes(ingest, jobs)
+	pods.Routes(ingest, s, jobs)
+
+	comps := &components{logger: a.logger}
 	stopAll := func() {
 		sctx, scancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
 		defer scancel()
-		for i := len(comps) - 1; i >= 0; i-- {
-			if err := comps[i].Stop(sctx); err != nil {
-				a.logger.Error("stop component", "err", err)
-			}
+		comps.stopAll(sctx)
+	}
+	if len(a.cfg.Kubernetes.Clusters) > 0 {
+		sink, err := pods.NewClickHouseSink(s, reg)
+		if err != nil {
+			return err
+		}
+		w, err := pods.New(a.cfg.Kubernetes, pods.Dependencies{Sink: sink, Registry: reg, Logger: a.logger})
+		if err != nil {
+			return err
+		}
+		if err := comps.start(ctx, "pod watchers", w); err != nil {
+			stopAll()
+			return err
 		}
 	}
-	for _, hook := range serveHooks {
-		c, err := hook(ctx, env)
+	if len(a.cfg.S3.Prefixes) > 0 {
+		p, err := source.NewPoller(a.cfg.S3, source.PollerDependencies{
+			Source: src, Ledger: ing.Ledger(), Failures: ing.Ledger(), Registry: reg, Logger: a.logger, Ingest: ing.Ingest,
+		})
 		if err != nil {
 			stopAll()
 			return err
 		}
-		if c == nil {
-			continue
-		}
-		if err := c.Start(ctx); err != nil {
+		if err := comps.start(ctx, "flow-log poller", p); err != nil {
 			stopAll()
 			return err
 		}
-		comps = append(comps, c)
 	}
 	if err := srv.Start(ctx); err != nil {
 		stopAll()

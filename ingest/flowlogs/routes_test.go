@@ -126,7 +126,7 @@ func TestHandOverJobs(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	objects := func() string { return queryTSV(t, s, "SELECT count() FROM ingested_objects") }
+	objects := func() string { return queryTSV(t, s, "SELECT count() FROM ingested_objects WHERE kind = 'flowlogs'") }
 
 	// Refused: nothing is read, no job starts.
 	for _, c := range []struct {

@@ -39,7 +39,7 @@ func TestWatcherToClickHouse(t *testing.T) {
 	w, err := New(cfg, Dependencies{Sink: sink, Registry: reg, Clients: map[string]kubernetes.Interface{"kwok": c}})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
-	t.Cleanup(w.Stop)
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
 
 	old := runningPod(t, ctx, c, podSpec(ns, "api-0", "ch-a", map[string]string{"app": "api"}, nil))
 	oldIP := netip.MustParseAddr(old.Status.PodIP)

@@ -115,21 +115,25 @@ func (w *Watcher) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops the informers and hands the last records to the sink.
-func (w *Watcher) Stop() {
+// Stop stops the informers and hands the last records to the sink, waiting
+// until ctx ends at most.
+func (w *Watcher) Stop(ctx context.Context) error {
 	if w.cancel == nil {
-		return
+		return nil
 	}
 	w.cancel()
-	<-w.done
+	select {
+	case <-w.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	for _, cw := range w.clusters {
 		cw.factory.Shutdown()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	if err := w.Flush(ctx); err != nil {
-		w.deps.Logger.Warn("pods: last flush failed", "err", err)
+		return fmt.Errorf("pods: last flush: %w", err)
 	}
+	return nil
 }
 
 // client returns the cluster name and its clientset.

@@ -142,7 +142,7 @@ func TestWatcherTracksIPReuseOnRealAPIServer(t *testing.T) {
 	w, err := New(cfg, Dependencies{Sink: sink, Registry: reg, Clients: map[string]kubernetes.Interface{"kwok": c}})
 	require.NoError(t, err)
 	require.NoError(t, w.Start(ctx))
-	t.Cleanup(w.Stop)
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
 
 	// Create all pods first, then wait: kwok starts them concurrently.
 	hostPod := podSpec(ns, "node-agent", "w-b", map[string]string{"app": "agent"}, nil)

@@ -28,6 +28,9 @@ type PollerDependencies struct {
 	Logger *slog.Logger
 	// Now defaults to time.Now; tests fix it.
 	Now func() time.Time
+	// Ingest is what Start hands new objects to (Run and PollOnce take
+	// theirs as an argument).
+	Ingest Ingest
 }
 
 // Poller lists the configured prefixes over a moving window (the last
@@ -41,6 +44,9 @@ type Poller struct {
 	// so that a ledger that commits asynchronously never gets an object
 	// handed out twice.
 	seen map[string]time.Time
+
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // NewPoller checks cfg and returns an idle Poller; Run starts it.
@@ -58,6 +64,38 @@ func NewPoller(cfg Configuration, deps PollerDependencies) (*Poller, error) {
 		deps.Now = time.Now
 	}
 	return &Poller{cfg: cfg, deps: deps, m: newMetrics(deps.Registry), seen: map[string]time.Time{}}, nil
+}
+
+// Start runs the poller in the background, handing objects to
+// deps.Ingest, until Stop.
+func (p *Poller) Start(ctx context.Context) error {
+	if p.deps.Ingest == nil {
+		return errors.New("poller: Start needs PollerDependencies.Ingest")
+	}
+	ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	p.done = make(chan struct{})
+	go func() {
+		defer close(p.done)
+		if err := p.Run(ctx, p.deps.Ingest); err != nil && !errors.Is(err, context.Canceled) {
+			p.deps.Logger.Error("flow-log poller stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Stop ends the polling: the object being ingested is cancelled (it is
+// left to the next start), and Stop waits for the poller until ctx ends.
+func (p *Poller) Stop(ctx context.Context) error {
+	if p.cancel == nil {
+		return nil
+	}
+	p.cancel()
+	select {
+	case <-p.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Ingest reads one object into the store. It must record ID(obj) in the
