@@ -43,7 +43,10 @@ func BenchmarkQueryLatencyDuringIngest(b *testing.B) {
 	}
 	addr := freeAddr(b)
 	env := append(os.Environ(), "FURROW_HTTP_DEV_MODE=true", "FURROW_HTTP_LISTEN="+addr, "FURROW_LOG_LEVEL=warn",
-		"FURROW_INGEST_ROOTS="+filepath.Dir(src))
+		"FURROW_INGEST_ROOTS=["+filepath.Dir(src)+"]")
+	if os.Getenv("FURROW_BENCH_LATENCY_VERBOSE") != "" {
+		env = append(env, "FURROW_LOG_LEVEL=debug") // the statements that held the engine
+	}
 	data := filepath.Join(dir, "data")
 	srv := exec.Command(bin, "--data", data, "serve")
 	srv.Env = env
@@ -51,12 +54,11 @@ func BenchmarkQueryLatencyDuringIngest(b *testing.B) {
 	if err := srv.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer func() {
-		_ = srv.Process.Signal(os.Interrupt)
-		_ = srv.Wait()
-	}()
+	defer func() { _ = srv.Process.Signal(os.Interrupt) }()
 	base := "http://" + addr
-	waitReady(b, base)
+	exited := make(chan struct{})
+	go func() { _ = srv.Wait(); close(exited) }()
+	waitReady(b, base, exited)
 
 	for b.Loop() {
 		idle := measure(base, func() bool { return false }, 150)
@@ -153,10 +155,15 @@ func freeAddr(b *testing.B) string {
 	return l.Addr().String()
 }
 
-func waitReady(b *testing.B, base string) {
+func waitReady(b *testing.B, base string, exited <-chan struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for ctx.Err() == nil {
+		select {
+		case <-exited:
+			b.Fatal("furrow serve exited")
+		default:
+		}
 		if resp, err := http.Get(base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {

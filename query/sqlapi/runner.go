@@ -31,12 +31,13 @@ import (
 type Runner struct {
 	store store.Store
 	cfg   Configuration
+	plans *planCache
 }
 
 // New returns a Runner on s with the limits of cfg (validate cfg first with
 // Configuration.Validate).
 func New(s store.Store, cfg Configuration) *Runner {
-	return &Runner{store: s, cfg: cfg}
+	return &Runner{store: s, cfg: cfg, plans: newPlanCache(planCacheSize)}
 }
 
 // Run checks sql, runs it with params bound to its {name:Type}
@@ -50,11 +51,16 @@ func (r *Runner) Run(ctx context.Context, w io.Writer, sql string, format Format
 		_, err := ParseFormat(string(format))
 		return err
 	}
-	p, err := r.prepare(ctx, sql, params)
-	if err != nil {
-		return err
+	key := planKey(sql, params)
+	p, ok := r.plans.get(key)
+	if !ok {
+		var err error
+		if p, err = r.prepare(ctx, sql, params); err != nil {
+			return err
+		}
+		r.plans.put(key, p)
 	}
-	err = r.store.Query(ctx, w, p.sql, string(format),
+	err := r.store.Query(ctx, w, p.sql, string(format),
 		store.WithSettings(r.cfg.settings()), store.WithParams(params))
 	return r.classifyError(err)
 }

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
@@ -35,11 +36,10 @@ import (
 
 // engine is the process's single chDB connection.
 type engine struct {
-	// slot serializes queries (the engine runs one statement at a time per
+	// seat serializes statements (the engine runs one at a time per
 	// connection, and the chdb result API is not safe to use concurrently)
-	// and guards currentDB. It is a channel so that a caller can stop
-	// waiting for it when its context ends.
-	slot      chan struct{}
+	// and guards currentDB.
+	seat      slot
 	conn      *conn
 	dir       string
 	lock      *dirLock
@@ -50,16 +50,13 @@ type engine struct {
 }
 
 // acquire takes the engine, or gives up when ctx ends first.
-func (e *engine) acquire(ctx context.Context) error {
-	select {
-	case e.slot <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (e *engine) acquire(ctx context.Context) error { return e.seat.acquire(ctx, false) }
 
-func (e *engine) release() { <-e.slot }
+// acquireForInsert takes the engine for a bulk insert: waiting queries go
+// first.
+func (e *engine) acquireForInsert(ctx context.Context) error { return e.seat.acquire(ctx, true) }
+
+func (e *engine) release() { e.seat.release() }
 
 var (
 	engineMu sync.Mutex
@@ -159,7 +156,7 @@ func openEngine(cfg Configuration, opts Options, logger *slog.Logger) (*engine, 
 		return nil, fmt.Errorf("start embedded ClickHouse on %s: %w", dir, err)
 	}
 	logger.Debug("embedded ClickHouse started", "dir", dir, "library", chdblib.Path)
-	theEng = &engine{slot: make(chan struct{}, 1), conn: c, dir: dir, lock: lk, refs: 1, staging: staging}
+	theEng = &engine{conn: c, dir: dir, lock: lk, refs: 1, staging: staging}
 	return theEng, nil
 }
 
@@ -312,6 +309,7 @@ func (s *Store) run(ctx context.Context, q, format string, plain bool) ([]byte, 
 	if err := e.acquire(ctx); err != nil {
 		return nil, err
 	}
+	defer s.held(time.Now(), q)
 	defer e.release()
 	if err := s.useDatabase(); err != nil {
 		return nil, err
@@ -374,14 +372,29 @@ func (s *Store) useDatabase() error {
 	return nil
 }
 
-// execPlain runs a statement that cannot stream and returns nothing (an
-// INSERT) in the Store's database, without trying it as a streaming query
-// first.
+// slowHold is how long a statement may hold the engine before it is logged
+// (at debug level): every other query waits meanwhile.
+const slowHold = 200 * time.Millisecond
+
+// held logs a statement that held the engine for long.
+func (s *Store) held(since time.Time, q string) {
+	if d := time.Since(since); d > slowHold {
+		if len(q) > 120 {
+			q = q[:120] + "…"
+		}
+		s.logger.Debug("statement held the engine", "ms", d.Milliseconds(), "query", q)
+	}
+}
+
+// execPlain runs a bulk insert in the Store's database: a statement that
+// cannot stream and returns nothing, run without trying the streaming path
+// first; waiting queries go before it.
 func (s *Store) execPlain(ctx context.Context, q string) error {
 	e := s.eng
-	if err := e.acquire(ctx); err != nil {
+	if err := e.acquireForInsert(ctx); err != nil {
 		return err
 	}
+	defer s.held(time.Now(), q)
 	defer e.release()
 	if err := s.useDatabase(); err != nil {
 		return err

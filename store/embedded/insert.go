@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -62,20 +63,32 @@ func (s *Store) InsertStream(ctx context.Context, table, token string, opts ...s
 	return &nativeStream{s: s, table: table, token: token, settings: store.Apply(opts).Settings}, nil
 }
 
-// nativeStream is an open InsertStream. The INSERT starts with the first
-// block (its columns name the target columns), in a goroutine that holds
-// the engine until the pipe is closed.
+// nativeStream is an open InsertStream. Its blocks are encoded into memory
+// until the stream is closed or they pass stagedStreamBytes; only then does
+// the INSERT start, in a goroutine that holds the engine until the pipe is
+// closed. The first block's columns name the target columns.
 type nativeStream struct {
 	s            *Store
 	table, token string
 	settings     map[string]string
 	cols         *store.StreamColumns // fixed by the first block
+	staged       bytes.Buffer         // encoded blocks not yet sent
 	path         string
 	f            *os.File
 	done         chan error // the INSERT's outcome
 	buf          proto.Buffer
 	ended        bool
 }
+
+// stagedStreamBytes is how much of a stream is encoded before its INSERT
+// starts. The INSERT holds the engine from its start to its end, so a
+// stream that fits is inserted at the engine's own speed while queries
+// wait for it, instead of at the speed of the writer that encodes it: for
+// 65,536 flow records (about 20 MB) the engine was held 250–370 ms while
+// the blocks were attributed and encoded into the pipe, ~100 ms from
+// memory. Larger streams start streaming once they pass it, which bounds
+// the memory.
+const stagedStreamBytes = 64 << 20
 
 func (st *nativeStream) Send(b store.Block) error {
 	if st.ended {
@@ -84,15 +97,20 @@ func (st *nativeStream) Send(b store.Block) error {
 	if b.Rows() == 0 {
 		return nil
 	}
-	if st.f == nil {
-		if err := st.start(b); err != nil {
-			st.ended = true
-			return err
-		}
+	if st.cols == nil {
+		st.cols = store.NewStreamColumns(b)
 	} else {
 		var err error
 		if b, err = st.cols.Conform(b); err != nil {
 			return fmt.Errorf("insert into %s: %w", st.table, err)
+		}
+	}
+	if st.f == nil {
+		if st.staged.Len() < stagedStreamBytes {
+			return encodeNative(&st.staged, b, &st.buf)
+		}
+		if err := st.startStaged(); err != nil {
+			return err
 		}
 	}
 	if err := encodeNative(st.f, b, &st.buf); err != nil {
@@ -106,10 +124,28 @@ func (st *nativeStream) Send(b store.Block) error {
 	return nil
 }
 
+// startStaged starts the INSERT and sends it the staged blocks.
+func (st *nativeStream) startStaged() error {
+	if err := st.start(); err != nil {
+		st.ended = true
+		return err
+	}
+	_, err := st.staged.WriteTo(st.f)
+	st.staged.Reset()
+	if err != nil {
+		// A failed write means the engine closed its end: its error says
+		// why.
+		if qerr := st.wait(); qerr != nil {
+			return qerr
+		}
+		return fmt.Errorf("insert into %s: stream batch: %w", st.table, err)
+	}
+	return nil
+}
+
 // start creates the pipe, starts the INSERT and opens the pipe once the
 // engine reads it.
-func (st *nativeStream) start(b store.Block) error {
-	st.cols = store.NewStreamColumns(b)
+func (st *nativeStream) start() error {
 	st.path = filepath.Join(st.s.eng.staging, fmt.Sprintf("insert-%d.fifo", st.s.eng.seq.Add(1)))
 	if err := syscall.Mkfifo(st.path, 0o600); err != nil {
 		st.path = ""
@@ -163,18 +199,27 @@ func (st *nativeStream) Close() error {
 	if st.ended {
 		return nil
 	}
+	if st.f == nil && st.staged.Len() > 0 {
+		if err := st.startStaged(); err != nil {
+			st.ended = true
+			st.cleanup()
+			return err
+		}
+	}
 	st.ended = true
 	defer st.cleanup()
 	return st.wait()
 }
 
 // Abort makes the INSERT fail by ending the pipe inside a block: the
-// engine reads a block header announcing a column that never comes.
+// engine reads a block header announcing a column that never comes. A
+// stream still staged never reached the engine: its blocks are dropped.
 func (st *nativeStream) Abort() {
 	if st.ended {
 		return
 	}
 	st.ended = true
+	st.staged.Reset()
 	defer st.cleanup()
 	if st.f != nil {
 		var buf proto.Buffer
