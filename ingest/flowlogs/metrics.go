@@ -42,3 +42,44 @@ func (m *metrics) records(r ObjectResult) {
 	m.recs.WithLabelValues("rejected").Add(float64(r.Rejected))
 	m.recs.WithLabelValues("outside_window").Add(float64(r.OutsideWindow))
 }
+
+// insertMetrics count the flow ingest's insert streams into flow_logs. The
+// rows they store are counted once, by the store's instrumentation
+// (furrow_store_inserted_rows_total{table="flow_logs"}), and the records
+// an object added by furrow_flowlogs_records_total{outcome="stored"}.
+type insertMetrics struct {
+	blocks, failures, retries *prometheus.CounterVec
+}
+
+func newInsertMetrics(reg prometheus.Registerer) *insertMetrics {
+	m := &insertMetrics{
+		blocks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "furrow_flowlogs_inserted_blocks_total",
+			Help: "Parsed blocks sent through insert streams that committed, by table.",
+		}, []string{"table"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "furrow_flowlogs_insert_failures_total",
+			Help: "Insert streams that failed (an object retried counts once per failed attempt), by table.",
+		}, []string{"table"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "furrow_flowlogs_insert_retries_total",
+			Help: "Objects read again after a transient store error, by table.",
+		}, []string{"table"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.blocks, m.failures, m.retries)
+	}
+	return m
+}
+
+// Inserted counts a committed stream of blocks blocks. Its rows are left to
+// the store's instrumentation, which sees every insert of every component.
+func (m *insertMetrics) Inserted(table string, blocks, _ int) {
+	m.blocks.WithLabelValues(table).Add(float64(blocks))
+}
+
+// Failed counts a failed insert stream.
+func (m *insertMetrics) Failed(table string) { m.failures.WithLabelValues(table).Inc() }
+
+// Retried counts an object read again after a transient store error.
+func (m *insertMetrics) Retried(table string) { m.retries.WithLabelValues(table).Inc() }
