@@ -1,6 +1,10 @@
 package flowlogs
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/furrowdev/furrow/internal/promreg"
+)
 
 // metrics count what the ingester does.
 type metrics struct {
@@ -13,28 +17,24 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+	return &metrics{
+		objects: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "furrow_flowlogs_objects_total",
 			Help: "Flow-log objects by outcome: ingested, not_flow_log, failed.",
-		}, []string{"outcome"}),
-		recs: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"outcome"})),
+		recs: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "furrow_flowlogs_records_total",
 			Help: "Flow-log records by outcome: stored, rejected (malformed), outside_window.",
-		}, []string{"outcome"}),
-		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+		}, []string{"outcome"})),
+		skipped: promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "furrow_flowlogs_objects_skipped_total",
 			Help: "Listed flow-log objects skipped because the ledger has them.",
-		}),
-		permanent: prometheus.NewCounter(prometheus.CounterOpts{
+		})),
+		permanent: promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "furrow_flowlogs_objects_failed_permanently_total",
 			Help: "Flow-log objects that failed permanently (recorded in ingest_failures, not retried until the object or furrow changes).",
-		}),
+		})),
 	}
-	if reg != nil {
-		reg.MustRegister(m.objects, m.recs, m.skipped, m.permanent)
-	}
-	return m
 }
 
 func (m *metrics) records(r ObjectResult) {
@@ -52,24 +52,20 @@ type insertMetrics struct {
 }
 
 func newInsertMetrics(reg prometheus.Registerer) *insertMetrics {
-	m := &insertMetrics{
-		blocks: prometheus.NewCounterVec(prometheus.CounterOpts{
+	return &insertMetrics{
+		blocks: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "furrow_flowlogs_inserted_blocks_total",
 			Help: "Parsed blocks sent through insert streams that committed, by table.",
-		}, []string{"table"}),
-		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"table"})),
+		failures: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "furrow_flowlogs_insert_failures_total",
 			Help: "Insert streams that failed (an object retried counts once per failed attempt), by table.",
-		}, []string{"table"}),
-		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"table"})),
+		retries: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "furrow_flowlogs_insert_retries_total",
 			Help: "Objects read again after a transient store error, by table.",
-		}, []string{"table"}),
+		}, []string{"table"})),
 	}
-	if reg != nil {
-		reg.MustRegister(m.blocks, m.failures, m.retries)
-	}
-	return m
 }
 
 // Inserted counts a committed stream of blocks blocks. Its rows are left to
