@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/furrowdev/furrow/internal/promreg"
 )
 
 // HandOverConfiguration bounds what clients may hand to the server
@@ -397,23 +399,20 @@ type jobMetrics struct {
 }
 
 func newJobMetrics(reg prometheus.Registerer) *jobMetrics {
-	if reg == nil {
-		reg = prometheus.NewRegistry()
-	}
 	return &jobMetrics{
-		started: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		started: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "furrow_ingest_jobs_started_total",
 			Help: "Hand-over ingest jobs that started running, by kind.",
 		}, []string{"kind"})),
-		finished: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		finished: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "furrow_ingest_jobs_finished_total",
 			Help: "Hand-over ingest jobs that ended, by kind and state (done, failed, cancelled).",
 		}, []string{"kind", "state"})),
-		queued: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		queued: promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "furrow_ingest_jobs_queued",
 			Help: "Hand-over ingest jobs waiting for a slot (ingest.max_running_jobs).",
 		})),
-		running: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		running: promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "furrow_ingest_jobs_running",
 			Help: "Hand-over ingest jobs running.",
 		})),

@@ -28,6 +28,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -255,8 +256,8 @@ func (m *Migrator) UpTo(ctx context.Context, target int) ([]int, error) {
 				return applied, fmt.Errorf("migration %04d_%s, statement %d: %w", mig.Version, mig.Name, i+1, err)
 			}
 		}
-		rec := fmt.Sprintf("INSERT INTO %s (version, name, applied_at) VALUES (%d, '%s', '%s')",
-			versionTable, mig.Version, mig.Name, time.Now().UTC().Format("2006-01-02 15:04:05.000"))
+		rec := fmt.Sprintf("INSERT INTO %s (version, name, applied_at) VALUES (%d, %s, %s)",
+			versionTable, mig.Version, chsql.QuoteString(mig.Name), chsql.QuoteString(time.Now().UTC().Format("2006-01-02 15:04:05.000")))
 		if err := m.s.Exec(ctx, rec); err != nil {
 			return applied, fmt.Errorf("record migration %d: %w", mig.Version, err)
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -28,7 +29,7 @@ func bind(o Options) template.FuncMap {
 			if o.Cluster == "" {
 				return ""
 			}
-			return " ON CLUSTER `" + o.Cluster + "`"
+			return " ON CLUSTER " + chsql.QuoteIdent(o.Cluster)
 		},
 		// local names the table that stores data: name_local on a cluster
 		// (with a Distributed table called name over it), else name.
@@ -59,8 +60,9 @@ func bind(o Options) template.FuncMap {
 			if o.Cluster == "" {
 				return ""
 			}
-			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s ON CLUSTER `%s` AS %s_local ENGINE = Distributed(`%s`, currentDatabase(), %s_local, %s)",
-				name, o.Cluster, name, o.Cluster, name, key)
+			c := chsql.QuoteIdent(o.Cluster)
+			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s ON CLUSTER %s AS %s_local ENGINE = Distributed(%s, currentDatabase(), %s_local, %s)",
+				name, c, name, c, name, key)
 		},
 		// dedup is the table setting that keeps insert deduplication on.
 		"dedup": func() string {

@@ -10,95 +10,6 @@ import (
 	"github.com/furrowdev/furrow/internal/posmemo"
 )
 
-// LowCardinality is a LowCardinality(String) column that builds its
-// dictionary while rows are appended. ch-go's ColLowCardinality hashes every
-// value again when the block is encoded; on the ingest hot path the
-// producer already looks each value up (to avoid allocating a string per
-// field), so doing it once here halves the work and leaves encoding a copy
-// of small integer keys.
-type LowCardinality struct {
-	dict  map[string]uint32
-	index proto.ColStr
-	keys  []uint32
-	lcEncoder
-
-	lastKey uint32
-	lastVal string
-	hasLast bool
-}
-
-// NewLowCardinality returns an empty column.
-func NewLowCardinality() *LowCardinality {
-	return &LowCardinality{dict: map[string]uint32{}}
-}
-
-// Append adds a value.
-func (c *LowCardinality) Append(v string) {
-	if c.hasLast && v == c.lastVal {
-		c.keys = append(c.keys, c.lastKey)
-		return
-	}
-	k, ok := c.dict[v]
-	if !ok {
-		k = c.add(v)
-	}
-	c.remember(k, v)
-}
-
-// AppendBytes adds a value given as bytes; it allocates only for a value
-// not yet in the dictionary.
-func (c *LowCardinality) AppendBytes(v []byte) {
-	if c.hasLast && string(v) == c.lastVal {
-		c.keys = append(c.keys, c.lastKey)
-		return
-	}
-	k, ok := c.dict[string(v)] // no allocation: the compiler special-cases this lookup
-	var s string
-	if !ok {
-		s = string(v)
-		k = c.add(s)
-	} else {
-		s = c.index.Row(int(k))
-	}
-	c.remember(k, s)
-}
-
-func (c *LowCardinality) add(v string) uint32 {
-	if c.dict == nil {
-		c.dict = map[string]uint32{}
-	}
-	k := uint32(c.index.Rows())
-	c.index.Append(v)
-	c.dict[v] = k
-	return k
-}
-
-func (c *LowCardinality) remember(k uint32, v string) {
-	c.keys = append(c.keys, k)
-	c.lastKey, c.lastVal, c.hasLast = k, v, true
-}
-
-// Row returns the value of row i.
-func (c *LowCardinality) Row(i int) string { return c.index.Row(int(c.keys[i])) }
-
-// Rows implements proto.ColInput.
-func (c *LowCardinality) Rows() int { return len(c.keys) }
-
-// Reset empties the column, keeping its memory; the dictionary is reset too
-// so a column does not grow without bound across batches.
-func (c *LowCardinality) Reset() {
-	c.keys = c.keys[:0]
-	c.index.Reset()
-	clear(c.dict)
-	c.hasLast = false
-}
-
-// Prepare narrows the keys to the smallest width that fits the dictionary.
-func (c *LowCardinality) Prepare() error {
-	narrowKeys(&c.raw, &c.index, c.keys)
-	return nil
-}
-
 // lcEncoder is the encoding side shared by the LowCardinality(String)
 // columns: Prepare fills raw, and Native encoding writes it.
 type lcEncoder struct {
@@ -142,8 +53,6 @@ func narrowKeys(raw *proto.ColLowCardinalityRaw, index *proto.ColStr, keys []uin
 		raw.Keys32 = append(raw.Keys32, keys...)
 	}
 }
-
-var _ proto.ColInput = (*LowCardinality)(nil)
 
 // LowCardinalityStrings is a LowCardinality(String) column over a plain
 // []string, like ch-go's ColLowCardinality[string] and a drop-in for it,

@@ -8,34 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestLowCardinalityEncodesLikeChGo checks the column encodes byte for byte
-// like ch-go's own LowCardinality column, for each key width.
-func TestLowCardinalityEncodesLikeChGo(t *testing.T) {
-	for _, distinct := range []int{1, 200, 300, 70000} {
-		t.Run(fmt.Sprint(distinct), func(t *testing.T) {
-			ours := NewLowCardinality()
-			ref := proto.NewLowCardinality[string](new(proto.ColStr))
-			for i := 0; i < 3*distinct; i++ {
-				v := fmt.Sprintf("v%d", (i*7)%distinct)
-				if i%2 == 0 {
-					ours.Append(v)
-				} else {
-					ours.AppendBytes([]byte(v))
-				}
-				ref.Append(v)
-			}
-			require.Equal(t, ref.Rows(), ours.Rows())
-			for i := 0; i < ours.Rows(); i += 97 {
-				require.Equal(t, ref.Row(i), ours.Row(i))
-			}
-			require.Equal(t, encodeLC(t, ref), encodeLC(t, ours))
-			require.Equal(t, ref.Type(), ours.Type())
-			ours.Reset()
-			require.Zero(t, ours.Rows())
-		})
-	}
-}
-
 // TestLowCardinalityStringsEncodesLikeChGo: same bytes as ch-go's column
 // for each key width, with values shared (the address cache hits),
 // copied (equal bytes at other addresses), empty, and a column reused.

@@ -106,6 +106,7 @@ func (c Configuration) Validate() error {
 		key string
 		err error
 	}{
+		{"store.embedded", c.Store.Embedded.Validate()},
 		{"http", c.HTTP.Validate()},
 		{"s3", c.S3.Validate()},
 		{"kubernetes", c.Kubernetes.Validate()},

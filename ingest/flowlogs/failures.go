@@ -9,6 +9,7 @@ import (
 	"time"
 
 	sources "github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -51,7 +52,7 @@ func (l *Ledger) Failed(ctx context.Context, ids []string) (map[string]bool, err
 	err := l.s.Query(ctx, &buf,
 		`SELECT DISTINCT source_id FROM ingest_failures WHERE kind = {kind:String} AND furrow_version = {version:String}
     AND source_id IN {ids:Array(String)}`,
-		"JSONEachRow", store.WithParams(map[string]string{"ids": arrayLiteral(ids), "kind": l.kind, "version": l.version}))
+		"JSONEachRow", store.WithParams(map[string]string{"ids": chsql.QuoteStrings(ids), "kind": l.kind, "version": l.version}))
 	if err != nil {
 		return nil, fmt.Errorf("read the ingest failures: %w", err)
 	}

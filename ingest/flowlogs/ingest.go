@@ -86,7 +86,7 @@ type IngestOptions struct {
 	// (IngestQueue when 0).
 	Queue int
 	// Retry bounds the retries of a failed insert.
-	Retry store.RetryOptions
+	Retry RetryOptions
 	// RetryFailed makes Run ingest again the objects that failed
 	// permanently under this version (it skips them otherwise).
 	RetryFailed bool
@@ -107,7 +107,7 @@ type Ingester struct {
 	attr   *Attributor
 	ledger *Ledger
 	m      *metrics
-	wm     *store.WriterMetrics
+	wm     *insertMetrics
 	pools  *pools // shared by the copies Routes makes
 }
 
@@ -154,7 +154,7 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 		return nil, err
 	}
 	return &Ingester{deps: deps, opts: opts, attr: a, ledger: NewLedger(deps.Store, LedgerKind, deps.Version), pools: &pools{},
-		m: newMetrics(deps.Registry), wm: store.NewWriterMetrics(deps.Registry)}, nil
+		m: newMetrics(deps.Registry), wm: newInsertMetrics(deps.Registry)}, nil
 }
 
 // Ledger is the ingester's ledger, for a source.Poller.

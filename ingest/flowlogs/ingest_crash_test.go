@@ -68,7 +68,7 @@ func TestIngestCrashMidObject(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	s := migrated(t)
-	opts := IngestOptions{BatchRows: 4096, StreamBlocks: 2, Retry: store.RetryOptions{MaxAttempts: 1}}
+	opts := IngestOptions{BatchRows: 4096, StreamBlocks: 2, Retry: RetryOptions{MaxAttempts: 1}}
 	crashing := newTestIngester(t, &crashingStore{Store: s, ok: 5}, Dependencies{}, opts)
 	sum, err := crashing.Run(ctx, []string{dir}, sources.Window{})
 	require.NoError(t, err)
@@ -130,7 +130,7 @@ func TestIngestRetriesStoreFailure(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	s := migrated(t)
-	opts := IngestOptions{BatchRows: 4096, StreamBlocks: 2, Retry: store.RetryOptions{MaxAttempts: 3, Initial: time.Millisecond}}
+	opts := IngestOptions{BatchRows: 4096, StreamBlocks: 2, Retry: RetryOptions{MaxAttempts: 3, Initial: time.Millisecond}}
 	reg := prometheus.NewRegistry()
 	in := newTestIngester(t, &crashingStore{Store: s, ok: 5, once: true}, Dependencies{Registry: reg}, opts)
 	sum, err := in.Run(ctx, []string{dir}, sources.Window{})
@@ -140,6 +140,6 @@ func TestIngestRetriesStoreFailure(t *testing.T) {
 	require.Zero(t, sum.AlreadyStored)
 	require.Equal(t, strconv.Itoa(records), queryTSV(t, s, "SELECT count() FROM flow_logs"))
 	require.Equal(t, strconv.Itoa(records), queryTSV(t, s, "SELECT sum(records) FROM flow_traffic_hourly"))
-	require.Equal(t, 1.0, testutil.ToFloat64(in.wm.Retries("flow_logs")))
+	require.Equal(t, 1.0, testutil.ToFloat64(in.wm.retries.WithLabelValues("flow_logs")))
 	require.Equal(t, 2, sum.Files[0].Attempts, "a transient failure is retried")
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	sources "github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -46,7 +47,7 @@ func (l *Ledger) Done(ctx context.Context, ids []string) (map[string]bool, error
 	var buf bytes.Buffer
 	err := l.s.Query(ctx, &buf,
 		"SELECT source_id FROM ingested_objects FINAL WHERE source_id IN {ids:Array(String)}",
-		"JSONEachRow", store.WithParams(map[string]string{"ids": arrayLiteral(ids)}))
+		"JSONEachRow", store.WithParams(map[string]string{"ids": chsql.QuoteStrings(ids)}))
 	if err != nil {
 		return nil, fmt.Errorf("read the ingest ledger: %w", err)
 	}
@@ -83,7 +84,7 @@ SELECT {id:String}, {kind:String}, {url:String}, {size:UInt64}, {read:UInt64}, {
 		store.WithParams(map[string]string{
 			"id": e.ID, "kind": l.kind, "url": e.URL, "size": u(e.Size),
 			"read": u(e.Read), "stored": u(e.Stored), "rejected": u(e.Rejected),
-			"errors": arrayLiteral(e.FirstErrors), "started": ts(e.StartedAt), "finished": ts(e.FinishedAt),
+			"errors": chsql.QuoteStrings(e.FirstErrors), "started": ts(e.StartedAt), "finished": ts(e.FinishedAt),
 		}))
 	if err != nil {
 		return fmt.Errorf("record %s in the ingest ledger: %w", e.URL, err)
@@ -122,7 +123,7 @@ func (l *Ledger) EarlierAttempts(ctx context.Context, ids []string) (map[string]
 	// The ledger holds a row or two per object: a scan is cheap.
 	err := l.s.Query(ctx, &buf, `SELECT DISTINCT splitByString({sep:String}, source_id)[1] AS id, url
 FROM ingested_objects WHERE kind = {kind:String} AND id IN {ids:Array(String)}`,
-		"JSONEachRow", store.WithParams(map[string]string{"sep": attemptSep, "kind": l.kind + "-attempt", "ids": arrayLiteral(ids)}))
+		"JSONEachRow", store.WithParams(map[string]string{"sep": attemptSep, "kind": l.kind + "-attempt", "ids": chsql.QuoteStrings(ids)}))
 	if err != nil {
 		return nil, fmt.Errorf("read the ingest ledger: %w", err)
 	}
@@ -154,7 +155,7 @@ func (l *Ledger) MarkAttempts(ctx context.Context, as []Attempt, now time.Time) 
 SELECT t.1, {kind:String}, t.2, {now:DateTime64(3, 'UTC')}, {now:DateTime64(3, 'UTC')}
 FROM (SELECT arrayJoin(arrayZip({ids:Array(String)}, {locs:Array(String)})) AS t)`,
 		store.WithParams(map[string]string{
-			"kind": l.kind + "-attempt", "ids": arrayLiteral(ids), "locs": arrayLiteral(locs),
+			"kind": l.kind + "-attempt", "ids": chsql.QuoteStrings(ids), "locs": chsql.QuoteStrings(locs),
 			"now": now.UTC().Format("2006-01-02 15:04:05.000"),
 		}))
 	if err != nil {
@@ -167,7 +168,7 @@ FROM (SELECT arrayJoin(arrayZip({ids:Array(String)}, {locs:Array(String)})) AS t
 func storedRows(ctx context.Context, s store.Store, locations []string) (int64, error) {
 	var buf bytes.Buffer
 	err := s.Query(ctx, &buf, "SELECT count() FROM flow_logs WHERE source IN {locs:Array(String)}", "TSV",
-		store.WithParams(map[string]string{"locs": arrayLiteral(locations)}))
+		store.WithParams(map[string]string{"locs": chsql.QuoteStrings(locations)}))
 	if err != nil {
 		return 0, fmt.Errorf("count the rows already stored: %w", err)
 	}
@@ -176,26 +177,4 @@ func storedRows(ctx context.Context, s store.Store, locations []string) (int64, 
 		return 0, fmt.Errorf("count the rows already stored: %w", err)
 	}
 	return n, nil
-}
-
-// arrayLiteral renders strings as an Array(String) parameter value.
-func arrayLiteral(ss []string) string {
-	var b strings.Builder
-	b.WriteByte('[')
-	for i, s := range ss {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte('\'')
-		for _, r := range s {
-			switch r {
-			case '\\', '\'':
-				b.WriteByte('\\')
-			}
-			b.WriteRune(r)
-		}
-		b.WriteByte('\'')
-	}
-	b.WriteByte(']')
-	return b.String()
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"sort"
@@ -15,6 +14,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/furrowdev/furrow/internal/promreg"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -50,13 +50,10 @@ type ClickHouseSink struct {
 
 // NewClickHouseSink returns a sink writing to s. Its metrics are registered
 // on reg (nil: not registered); a second sink on the same registry shares
-// the first one's counters.
+// the first one's counters. It does not fail today; the error is kept for
+// the component contract's New.
 func NewClickHouseSink(s store.Store, reg prometheus.Registerer) (*ClickHouseSink, error) {
-	m, err := newSinkMetrics(reg)
-	if err != nil {
-		return nil, fmt.Errorf("register pods sink metrics: %w", err)
-	}
-	return &ClickHouseSink{s: s, now: time.Now, metrics: m}, nil
+	return &ClickHouseSink{s: s, now: time.Now, metrics: newSinkMetrics(reg)}, nil
 }
 
 // PodIPs implements Sink: records of one key collapse to the last one (a
@@ -93,7 +90,6 @@ func (c *ClickHouseSink) insert(ctx context.Context, table string, b store.Block
 		c.metrics.errors.WithLabelValues(table).Inc()
 		return fmt.Errorf("insert %d rows into %s: %w", b.Rows(), table, err)
 	}
-	c.metrics.rows.WithLabelValues(table).Add(float64(b.Rows()))
 	c.metrics.inserts.WithLabelValues(table).Inc()
 	return nil
 }
@@ -333,66 +329,32 @@ func (t *tokenHash) token() string {
 	return "pods-" + t.table + "-" + hex.EncodeToString(t.h.Sum(nil)[:16])
 }
 
-// sinkMetrics are the ClickHouseSink's counters.
+// sinkMetrics are the ClickHouseSink's counters. The rows it stores are
+// counted by the store's instrumentation
+// (furrow_store_inserted_rows_total{table}), which every insert goes
+// through.
 type sinkMetrics struct {
-	rows          *prometheus.CounterVec
 	inserts       *prometheus.CounterVec
 	errors        *prometheus.CounterVec
 	insertSeconds *prometheus.HistogramVec
 }
 
-func newSinkMetrics(reg prometheus.Registerer) (*sinkMetrics, error) {
-	m := &sinkMetrics{
-		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "furrow", Subsystem: "pods", Name: "store_rows_total",
-			Help: "Rows sent to ClickHouse by the pods sink, by table (a block deduplicated by its token counts again).",
-		}, []string{"table"}),
-		inserts: prometheus.NewCounterVec(prometheus.CounterOpts{
+func newSinkMetrics(reg prometheus.Registerer) *sinkMetrics {
+	return &sinkMetrics{
+		inserts: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "furrow", Subsystem: "pods", Name: "store_inserts_total",
 			Help: "Blocks inserted into ClickHouse by the pods sink, by table.",
-		}, []string{"table"}),
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"table"})),
+		errors: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "furrow", Subsystem: "pods", Name: "store_errors_total",
 			Help: "Failed inserts of the pods sink, by table (the records are retried at the next flush).",
-		}, []string{"table"}),
-		insertSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		}, []string{"table"})),
+		insertSeconds: promreg.Register(reg, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "furrow", Subsystem: "pods", Name: "store_insert_seconds",
 			Help:    "Duration of the pods sink's inserts, by table.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
-		}, []string{"table"}),
+		}, []string{"table"})),
 	}
-	var err error
-	if m.rows, err = register(reg, m.rows); err != nil {
-		return nil, err
-	}
-	if m.inserts, err = register(reg, m.inserts); err != nil {
-		return nil, err
-	}
-	if m.errors, err = register(reg, m.errors); err != nil {
-		return nil, err
-	}
-	if m.insertSeconds, err = register(reg, m.insertSeconds); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// register registers c on reg, or returns the collector already registered
-// under the same name; a nil reg registers nothing.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	if reg == nil {
-		return c, nil
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing, nil
-			}
-		}
-		return c, err
-	}
-	return c, nil
 }
 
 // compile-time check.

@@ -39,7 +39,9 @@ func TestClickHouseSinkRoundTrip(t *testing.T) {
 	s := migratedStore(t)
 	ctx := t.Context()
 	reg := prometheus.NewRegistry()
-	sink, err := NewClickHouseSink(s, reg)
+	// Through the instrumented store, as furrow serve runs it: the store
+	// counts the rows, the sink its inserts.
+	sink, err := NewClickHouseSink(store.Instrument(s, reg), reg)
 	require.NoError(t, err)
 	// A stopped clock: versions must still grow.
 	sink.now = func() time.Time { return time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC) }
@@ -125,13 +127,17 @@ func TestClickHouseSinkRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, pods)
 
-	// Rows sent, the deduplicated retry included.
-	require.Equal(t, 6.0, testutil.ToFloat64(sink.metrics.rows.WithLabelValues(PodIPsTable)))
-	require.Equal(t, 1.0, testutil.ToFloat64(sink.metrics.rows.WithLabelValues(NodesTable)))
+	// Rows sent, the deduplicated retry included, counted once, by the store.
+	require.NoError(t, testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP furrow_store_inserted_rows_total Rows written by Insert, by table.
+# TYPE furrow_store_inserted_rows_total counter
+furrow_store_inserted_rows_total{table="k8s_nodes"} 1
+furrow_store_inserted_rows_total{table="pod_ips"} 6
+`), "furrow_store_inserted_rows_total"))
 	// A second sink on the registry shares the counters.
 	again, err := NewClickHouseSink(s, reg)
 	require.NoError(t, err)
-	require.Same(t, sink.metrics.rows, again.metrics.rows)
+	require.Same(t, sink.metrics.inserts, again.metrics.inserts)
 }
 
 func TestTSVReader(t *testing.T) {

@@ -220,6 +220,14 @@ func IngestSnapshots(ctx context.Context, s store.Store, cluster string, paths [
 	return res, nil
 }
 
+// memPodKey identifies a pod record: one interval of one pod's IP. A later
+// version of the record (its interval closed) has the same key.
+type memPodKey struct {
+	cluster, uid string
+	ip           [16]byte
+	from         int64
+}
+
 // podCollector keeps the latest version of every pod record key, so that a
 // run writes each interval once, in its final state.
 type podCollector struct {

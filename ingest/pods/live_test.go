@@ -84,6 +84,6 @@ func TestWatcherToClickHouse(t *testing.T) {
 		queryString(t, s, "SELECT uniqExact(pod_uid, ip, valid_from) FROM pod_ips", "TSV"),
 		queryString(t, s, "SELECT count() FROM pod_ips FINAL", "TSV"))
 	require.Equal(t, "1\n", queryString(t, s, "SELECT count() FROM pod_ips FINAL WHERE pod = 'api-0' AND toUnixTimestamp64Milli(valid_to) > 0", "TSV"))
-	require.Positive(t, testutil.ToFloat64(sink.metrics.rows.WithLabelValues(PodIPsTable)))
+	require.Positive(t, testutil.ToFloat64(sink.metrics.inserts.WithLabelValues(PodIPsTable)))
 	require.Positive(t, testutil.ToFloat64(w.metrics.sinkRecords.WithLabelValues("pod")))
 }

@@ -77,11 +77,7 @@ func New(cfg Configuration, deps Dependencies) (*Watcher, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	m, err := newMetrics(deps.Registry)
-	if err != nil {
-		return nil, fmt.Errorf("register pods metrics: %w", err)
-	}
-	return &Watcher{cfg: cfg, deps: deps, metrics: m}, nil
+	return &Watcher{cfg: cfg, deps: deps, metrics: newMetrics(deps.Registry)}, nil
 }
 
 // Start builds a client per cluster, starts the informers, waits for their

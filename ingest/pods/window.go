@@ -6,8 +6,8 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
-	"strings"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -175,17 +175,12 @@ func loadNodeRows(ctx context.Context, s store.Store, w window, in interner) ([]
 // claimedIPs returns which of ips a node or a pod-network pod had at any
 // time in the stored history.
 func claimedIPs(ctx context.Context, s store.Store, ips [][16]byte) (map[[16]byte]bool, error) {
-	var list strings.Builder
-	list.WriteByte('[')
+	list := make([]string, len(ips))
 	for i, k := range ips {
-		if i > 0 {
-			list.WriteByte(',')
-		}
 		// IPv4 addresses print IPv4-mapped (::ffff:a.b.c.d), the form
 		// of the IPv6 column.
-		list.WriteString("'" + netip.AddrFrom16(k).String() + "'")
+		list[i] = netip.AddrFrom16(k).String()
 	}
-	list.WriteByte(']')
 	claimed := map[[16]byte]bool{}
 	r := &tsvReader{row: func(f [][]byte) error {
 		if len(f) != 1 {
@@ -198,7 +193,7 @@ func claimedIPs(ctx context.Context, s store.Store, ips [][16]byte) (map[[16]byt
 		claimed[ip.Unmap().As16()] = true
 		return nil
 	}}
-	if err := queryTSV(ctx, s, claimedQuery, r, store.WithParams(map[string]string{"ips": list.String()})); err != nil {
+	if err := queryTSV(ctx, s, claimedQuery, r, store.WithParams(map[string]string{"ips": chsql.QuoteStrings(list)})); err != nil {
 		return nil, fmt.Errorf("look up the hostNetwork IPs claimed in %s and %s: %w", PodIPsTable, NodesTable, err)
 	}
 	return claimed, nil

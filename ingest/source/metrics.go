@@ -2,7 +2,8 @@ package source
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/furrowdev/furrow/internal/promreg"
 )
 
 // metrics count what the poller does, per configured prefix.
@@ -17,36 +18,35 @@ type metrics struct {
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
-	f := promauto.With(reg)
 	const ns, sub = "furrow", "source"
 	return &metrics{
-		polls: f.NewCounter(prometheus.CounterOpts{
+		polls: promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "polls_total",
 			Help: "Polling rounds started.",
-		}),
-		listed: f.NewCounterVec(prometheus.CounterOpts{
+		})),
+		listed: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "objects_listed_total",
 			Help: "Objects listed inside the polling window, new or not.",
-		}, []string{"prefix"}),
-		newObjects: f.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"prefix"})),
+		newObjects: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "objects_new_total",
 			Help: "Listed objects the ledger did not know, handed to ingest.",
-		}, []string{"prefix"}),
-		listErrors: f.NewCounterVec(prometheus.CounterOpts{
+		}, []string{"prefix"})),
+		listErrors: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "list_errors_total",
 			Help: "Listings of a prefix that failed.",
-		}, []string{"prefix"}),
-		ledgerErrors: f.NewCounter(prometheus.CounterOpts{
+		}, []string{"prefix"})),
+		ledgerErrors: promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "ledger_errors_total",
 			Help: "Ledger look-ups that failed.",
-		}),
-		emitErrors: f.NewCounter(prometheus.CounterOpts{
+		})),
+		emitErrors: promreg.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "ingest_errors_total",
 			Help: "New objects whose ingest failed; they are retried next round unless the failure was permanent.",
-		}),
-		skipFailed: f.NewCounterVec(prometheus.CounterOpts{
+		})),
+		skipFailed: promreg.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "objects_skipped_failed_total",
 			Help: "Listed objects left alone because they failed permanently under this binary.",
-		}, []string{"prefix"}),
+		}, []string{"prefix"})),
 	}
 }

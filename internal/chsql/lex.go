@@ -399,15 +399,3 @@ func Words(q string) []string {
 	}
 	return out
 }
-
-// QuoteIdent renders s as a back-quoted identifier.
-func QuoteIdent(s string) string {
-	return "`" + strings.NewReplacer(`\`, `\\`, "`", "\\`").Replace(s) + "`"
-}
-
-// QuoteString renders s as a string literal. Inside quotes only the
-// backslash and the quote are special, so escaping both is enough for any
-// byte sequence to stay one literal.
-func QuoteString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
-}

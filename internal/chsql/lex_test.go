@@ -60,11 +60,6 @@ func TestWords(t *testing.T) {
 	require.Equal(t, []string{"SELECT", "1", ";"}, Words("SELECT 1 -- x\n;"))
 }
 
-func TestQuote(t *testing.T) {
-	require.Equal(t, `'a\'b\\c'`, QuoteString(`a'b\c`))
-	require.Equal(t, "`a\\`b`", QuoteIdent("a`b"))
-}
-
 // FuzzTokens checks that the lexer covers every byte once, in order, and
 // that a quoted string never contains a statement separator of its own.
 func FuzzTokens(f *testing.F) {

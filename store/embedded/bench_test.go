@@ -111,7 +111,7 @@ func (br *benchRows) block(lowCard bool) store.Block {
 	}
 	for j := range strs {
 		if lowCard {
-			strs[j] = store.NewLowCardinality()
+			strs[j] = store.NewLowCardinalityStrings()
 		} else {
 			strs[j] = new(proto.ColStr)
 		}

@@ -1,5 +1,7 @@
 package embedded
 
+import "fmt"
+
 // Configuration is the embedded engine's configuration (`store.embedded`).
 type Configuration struct {
 	// ChdbLib is the path of libchdb.so. Empty: env FURROW_CHDB_LIB, the
@@ -12,10 +14,20 @@ type Configuration struct {
 	StagingDir string `yaml:"staging_dir"`
 	// DedupWindow is how many recent insert blocks each MergeTree table
 	// remembers to drop retried inserts (non_replicated_deduplication_window).
-	DedupWindow int `yaml:"dedup_window" validate:"min=0"`
+	// Not negative; 0 turns deduplication off, and with it exactly-once
+	// ingest.
+	DedupWindow int `yaml:"dedup_window"`
 }
 
 // DefaultConfiguration returns the defaults.
 func DefaultConfiguration() Configuration {
 	return Configuration{DedupWindow: 10000}
+}
+
+// Validate checks the bounds documented on the fields.
+func (c Configuration) Validate() error {
+	if c.DedupWindow < 0 {
+		return fmt.Errorf("dedup_window: %d is negative", c.DedupWindow)
+	}
+	return nil
 }

@@ -105,7 +105,7 @@ func Open(ctx context.Context, cfg Configuration, opts Options) (*Store, error) 
 		return nil, err
 	}
 	s := &Store{eng: eng, database: opts.Database, cfg: cfg, logger: logger}
-	if err := s.rawExec("CREATE DATABASE IF NOT EXISTS " + quoteIdent(opts.Database)); err != nil {
+	if err := s.rawExec("CREATE DATABASE IF NOT EXISTS " + chsql.QuoteIdent(opts.Database)); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("create database %s: %w", opts.Database, err)
 	}
@@ -357,11 +357,11 @@ func (s *Store) useDatabase() error {
 	if e.currentDB == s.database {
 		return nil
 	}
-	use := "USE " + quoteIdent(s.database)
+	use := "USE " + chsql.QuoteIdent(s.database)
 	if err := e.exec(use); err != nil {
 		// The database may have been dropped behind this Store (tests
 		// drop theirs in cleanup): recreate it so USE works.
-		if err := e.exec("CREATE DATABASE IF NOT EXISTS " + quoteIdent(s.database)); err != nil {
+		if err := e.exec("CREATE DATABASE IF NOT EXISTS " + chsql.QuoteIdent(s.database)); err != nil {
 			return err
 		}
 		if err := e.exec(use); err != nil {
@@ -429,10 +429,6 @@ func validIdent(s string) bool {
 		}
 	}
 	return true
-}
-
-func quoteIdent(s string) string {
-	return "`" + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "`", "\\`") + "`"
 }
 
 // checkOneStatement refuses what the engine must never receive: more than

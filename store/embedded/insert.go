@@ -15,6 +15,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"golang.org/x/sys/unix"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -323,7 +324,7 @@ func (s *Store) insertFile(table string, columns []string, path, format, token s
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString(quoteIdent(c))
+		q.WriteString(chsql.QuoteIdent(c))
 	}
 	q.WriteString(") FROM INFILE '")
 	q.WriteString(path)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -57,7 +58,7 @@ func bindParams(q string, params map[string]string) (string, error) {
 					Message: fmt.Sprintf("Substitution `%s` is not set", name)}
 			}
 			if typ == "Identifier" {
-				b.WriteString(quoteIdent(v))
+				b.WriteString(chsql.QuoteIdent(v))
 			} else {
 				b.WriteString("CAST(")
 				b.WriteString(quoteEscaped(v))
@@ -180,5 +181,5 @@ func SettingLiteral(v string) string {
 	if num {
 		return v
 	}
-	return "'" + strings.ReplaceAll(strings.ReplaceAll(v, `\`, `\\`), `'`, `\'`) + "'"
+	return chsql.QuoteString(v)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -156,15 +157,16 @@ func insertValues(table string, b store.Block) (query string, values []any, err 
 	rows := b.Rows()
 	names := make([]string, len(b.Columns))
 	for i, c := range b.Columns {
-		if c.Name == "" || strings.ContainsAny(c.Name, "`\"") {
+		if c.Name == "" || strings.ContainsAny(c.Name, "`\"\\") {
 			// clickhouse-go's column list parser does not handle escaped
-			// quotes inside identifiers.
-			return "", nil, fmt.Errorf("column %d: name %q is empty or has quotes", i, c.Name)
+			// quotes inside identifiers, so a name that would need an
+			// escape is refused rather than quoted.
+			return "", nil, fmt.Errorf("column %d: name %q is empty or has quotes or backslashes", i, c.Name)
 		}
 		if n := c.Data.Rows(); n != rows {
 			return "", nil, fmt.Errorf("column %s has %d rows, column %s has %d", c.Name, n, b.Columns[0].Name, rows)
 		}
-		names[i] = "`" + c.Name + "`"
+		names[i] = chsql.QuoteIdent(c.Name)
 	}
 	if rows == 0 {
 		return "", nil, nil

@@ -12,12 +12,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync/atomic"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -91,7 +91,7 @@ func createDatabase(ctx context.Context, cfg Configuration, opts *clickhouse.Opt
 	}
 	// On a cluster, IF NOT EXISTS … ON CLUSTER also fixes nodes that miss
 	// it, and is cheap when none does.
-	ddl := "CREATE DATABASE IF NOT EXISTS " + quoteIdent(cfg.Database) + onCluster(cfg.Cluster)
+	ddl := "CREATE DATABASE IF NOT EXISTS " + chsql.QuoteIdent(cfg.Database) + onCluster(cfg.Cluster)
 	if err := conn.Exec(ctx, ddl); err != nil {
 		return wrapError(ctx, "server: create database "+cfg.Database, err)
 	}
@@ -126,15 +126,9 @@ func (s *Store) Close() error {
 	return errors.Join(s.native.Close(), s.http.Close())
 }
 
-// quoteIdent quotes a ClickHouse identifier with backquotes.
-func quoteIdent(name string) string {
-	r := strings.NewReplacer("\\", "\\\\", "`", "\\`")
-	return "`" + r.Replace(name) + "`"
-}
-
 func onCluster(cluster string) string {
 	if cluster == "" {
 		return ""
 	}
-	return " ON CLUSTER " + quoteIdent(cluster)
+	return " ON CLUSTER " + chsql.QuoteIdent(cluster)
 }

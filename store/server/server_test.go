@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 	"github.com/furrowdev/furrow/store/storetest"
 )
@@ -35,7 +36,7 @@ func TestServer(t *testing.T) {
 		require.NoError(t, err)
 		t.Cleanup(func() {
 			require.NoError(t, s.Exec(context.Background(),
-				"DROP DATABASE IF EXISTS "+quoteIdent(cfg.Database)+onCluster(cfg.Cluster)+" SYNC"))
+				"DROP DATABASE IF EXISTS "+chsql.QuoteIdent(cfg.Database)+onCluster(cfg.Cluster)+" SYNC"))
 			require.NoError(t, s.Close())
 		})
 		return s

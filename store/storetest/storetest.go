@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -69,8 +70,8 @@ func createTable(t *testing.T, s store.Store, name, columns, orderBy string) {
 		name, columns, orderBy)
 	if info.Cluster != "" {
 		// Replicated tables deduplicate by default (replicated_deduplication_window).
-		ddl = fmt.Sprintf("CREATE TABLE %s ON CLUSTER `%s` (%s) ENGINE = ReplicatedMergeTree ORDER BY %s",
-			name, info.Cluster, columns, orderBy)
+		ddl = fmt.Sprintf("CREATE TABLE %s ON CLUSTER %s (%s) ENGINE = ReplicatedMergeTree ORDER BY %s",
+			name, chsql.QuoteIdent(info.Cluster), columns, orderBy)
 	}
 	require.NoError(t, s.Exec(context.Background(), ddl), "create table %s", name)
 }

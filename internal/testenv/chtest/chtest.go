@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/store/embedded"
 )
 
@@ -43,7 +44,7 @@ func Store(t testing.TB) *embedded.Store {
 	t.Cleanup(func() {
 		// No SYNC: DROP DATABASE … SYNC hangs in chDB 26.5 when the database
 		// holds a MergeTree table (verified).
-		_ = s.Exec(context.Background(), "DROP DATABASE IF EXISTS `"+db+"`")
+		_ = s.Exec(context.Background(), "DROP DATABASE IF EXISTS "+chsql.QuoteIdent(db))
 		_ = s.Close()
 	})
 	return s

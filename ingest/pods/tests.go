@@ -1,3 +1,5 @@
+//go:build !release
+
 package pods
 
 import (
@@ -7,18 +9,13 @@ import (
 )
 
 // MemorySink is a Sink that keeps the latest version of every record in
-// memory, merging a closed record into the open one of the same key. Tests
-// read it back, and small deployments build their Index from it.
+// memory, merging a closed record into the open one of the same key: a test
+// double for the ClickHouseSink, which tests here and in ingest/flowlogs
+// read back or build an Index from. Release builds leave it out.
 type MemorySink struct {
 	mu    sync.Mutex
 	pods  map[memPodKey]PodIP
 	nodes map[memNodeKey]NodeInfo
-}
-
-type memPodKey struct {
-	cluster, uid string
-	ip           [16]byte
-	from         int64
 }
 
 type memNodeKey struct {
