@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/furrowdev/furrow/internal/testenv/chtest"
+	"github.com/furrowdev/furrow/store"
 )
 
 const testToken = "s3cr3t-token-value"
@@ -41,7 +42,7 @@ func newTestServer(t *testing.T, edit func(*Configuration, *Dependencies)) *test
 	logs := &bytes.Buffer{}
 	reg := prometheus.NewRegistry()
 	deps := Dependencies{
-		Store:    InstrumentStore(st, reg),
+		Store:    store.Instrument(st, reg),
 		Registry: reg,
 		Logger:   slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/migrations"
 	"github.com/furrowdev/furrow/query/traffic"
+	"github.com/furrowdev/furrow/store"
 	"github.com/furrowdev/furrow/store/embedded"
 )
 
@@ -39,7 +40,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s := api.InstrumentStore(raw, reg)
+	s := store.Instrument(raw, reg)
 	defer raw.Close()
 
 	ready := func(ctx context.Context) error {
