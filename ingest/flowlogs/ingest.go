@@ -146,9 +146,6 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 	if opts.Queue <= 0 {
 		opts.Queue = IngestQueue
 	}
-	// A stream starts once its blocks are parsed (pipeline.store), and the
-	// reader goes on with the next one meanwhile.
-	opts.Queue = max(opts.Queue, 2*opts.StreamBlocks)
 	a, err := NewAttributor(deps.Traffic)
 	if err != nil {
 		return nil, err

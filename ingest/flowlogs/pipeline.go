@@ -119,30 +119,35 @@ func (p *pipeline) slot(ctx context.Context) (*slot, error) {
 	}
 }
 
-// store sends the blocks to flow_logs, StreamBlocks per INSERT stream.
-// A stream starts only once all its blocks are parsed: on the embedded
-// engine an INSERT holds the engine from its first block to its end, and
-// other queries wait for it, so it must not wait for the parser too.
+// store sends the blocks to flow_logs, StreamBlocks per INSERT stream, in
+// two steps that overlap: this goroutine attributes each block and sends it
+// to the open stream as it comes (the embedded store encodes it into
+// memory: the engine is not touched), and a committer closes the full
+// streams in order (the INSERT itself). Stream k+1 is thus prepared while
+// the engine stores stream k, and an INSERT holds the engine for the
+// engine's own work only: on the embedded engine other queries wait for it.
 func (p *pipeline) store(ctx context.Context) error {
-	pending := make([]*slot, 0, p.i.opts.StreamBlocks)
-	seg := 0
-	for sl := range p.work {
-		pending = append(pending, sl)
-		if len(pending) == p.i.opts.StreamBlocks {
-			if err := p.flush(ctx, pending, seg); err != nil {
-				return err
-			}
-			pending, seg = pending[:0], seg+1
-		}
+	g, gctx := errgroup.WithContext(ctx)
+	full := make(chan *openStream, 1)
+	g.Go(func() error { return p.commit(full) })
+	err := p.prepare(gctx, full)
+	close(full)
+	if cerr := g.Wait(); cerr != nil {
+		return cerr // the committer's failure stopped prepare too
 	}
-	if commit := <-p.end; commit && len(pending) > 0 {
-		return p.flush(ctx, pending, seg)
-	}
-	return nil
+	return err
 }
 
-// flush attributes and sends blocks as stream seg, and frees their slots.
-func (p *pipeline) flush(ctx context.Context, blocks []*slot, seg int) (err error) {
+// openStream is a stream being prepared or waiting for its commit.
+type openStream struct {
+	st     store.BlockStream
+	blocks int
+	rows   int
+}
+
+// prepare attributes and sends the blocks of work, and hands each full
+// stream to the committer on full.
+func (p *pipeline) prepare(ctx context.Context, full chan<- *openStream) error {
 	i := p.i
 	// One set of attribution columns: Send is done with a block when it
 	// returns. It is kept for the next object (with its address cache).
@@ -151,42 +156,85 @@ func (p *pipeline) flush(ctx context.Context, blocks []*slot, seg int) (err erro
 		attributed = NewAttribution()
 	}
 	defer i.pools.attrs.Put(attributed)
+	var cur *openStream
 	defer func() {
-		for _, sl := range blocks {
-			p.free <- sl
-		}
-		if err != nil {
-			i.wm.Failed("flow_logs")
+		if cur != nil {
+			cur.st.Abort()
 		}
 	}()
-	// Each block asks for the index of its own times (the cache keeps a
-	// window of the history, not all of it), before the stream starts: on
-	// the embedded engine an open stream holds the engine, and extending
-	// the window queries it.
-	idx := make([]*pods.Index, len(blocks))
-	for k, sl := range blocks {
-		if from, to, ok := startRange(sl.batch); ok {
-			idx[k] = i.deps.Index(ctx, from, to)
+	seg := 0
+	hand := func() error {
+		select {
+		case full <- cur:
+			cur, seg = nil, seg+1
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
-	st, err := i.deps.Store.InsertStream(ctx, "flow_logs", i.token(p.id, seg, p.w), store.WithSettings(i.streamSettings()))
-	if err != nil {
-		return err
-	}
-	rows := 0
-	for k, sl := range blocks {
-		blk := i.attr.Attribute(sl.batch, p.loc, idx[k], attributed)
-		if err := st.Send(blk); err != nil {
-			st.Abort()
+	for sl := range p.work {
+		err := p.send(ctx, &cur, seg, sl, attributed)
+		p.free <- sl
+		if err != nil {
+			i.wm.Failed("flow_logs")
 			return err
 		}
-		rows += blk.Rows()
+		if cur.blocks == i.opts.StreamBlocks {
+			if err := hand(); err != nil {
+				return err
+			}
+		}
 	}
-	if err := st.Close(); err != nil {
+	if commit := <-p.end; commit && cur != nil {
+		return hand()
+	}
+	return nil
+}
+
+// send attributes one block and sends it to the current stream, opening
+// stream seg when there is none.
+func (p *pipeline) send(ctx context.Context, cur **openStream, seg int, sl *slot, attributed *Attribution) error {
+	i := p.i
+	if *cur == nil {
+		st, err := i.deps.Store.InsertStream(ctx, "flow_logs", i.token(p.id, seg, p.w), store.WithSettings(i.streamSettings()))
+		if err != nil {
+			return err
+		}
+		*cur = &openStream{st: st}
+	}
+	// Each block asks for the index of its own times: the cache keeps a
+	// window of the history, not all of it. (On the embedded engine an
+	// open stream does not hold the engine until its commit, so the
+	// cache may query it.)
+	var idx *pods.Index
+	if from, to, ok := startRange(sl.batch); ok {
+		idx = i.deps.Index(ctx, from, to)
+	}
+	blk := i.attr.Attribute(sl.batch, p.loc, idx, attributed)
+	if err := (*cur).st.Send(blk); err != nil {
 		return err
 	}
-	i.wm.Inserted("flow_logs", len(blocks), rows)
+	(*cur).blocks++
+	(*cur).rows += blk.Rows()
 	return nil
+}
+
+// commit closes the full streams in order; after a failure it aborts the
+// ones still coming.
+func (p *pipeline) commit(full <-chan *openStream) error {
+	var err error
+	for o := range full {
+		if err != nil {
+			o.st.Abort()
+			continue
+		}
+		if err = o.st.Close(); err != nil {
+			p.i.wm.Failed("flow_logs")
+			continue
+		}
+		p.i.wm.Inserted("flow_logs", o.blocks, o.rows)
+	}
+	return err
 }
 
 // recycle returns the object's slots to the ingester's pool.

@@ -65,9 +65,18 @@ func (s *Store) InsertStream(ctx context.Context, table, token string, opts ...s
 }
 
 // nativeStream is an open InsertStream. Its blocks are encoded into memory
-// until the stream is closed or they pass stagedStreamBytes; only then does
-// the INSERT start, in a goroutine that holds the engine until the pipe is
-// closed. The first block's columns name the target columns.
+// as they come; Close starts the INSERT, which reads them through a named
+// pipe and holds the engine until the pipe is closed. The first block's
+// columns name the target columns.
+//
+// Why in memory: the INSERT holds the engine from its start to its end,
+// and queries wait for it. Fed from memory it holds the engine for the
+// engine's own work; fed block by block by the writer, for as long as the
+// writer takes to produce them too (65,536 flow records held it 250–370 ms
+// that way). It also means an open stream never holds the engine, so its
+// writer may query the store between two blocks. The cost is the encoded
+// stream in memory, which its writer bounds (the flow ingest sends 65,536
+// records, about 20 MB, per stream).
 type nativeStream struct {
 	s            *Store
 	table, token string
@@ -80,16 +89,6 @@ type nativeStream struct {
 	buf          proto.Buffer
 	ended        bool
 }
-
-// stagedStreamBytes is how much of a stream is encoded before its INSERT
-// starts. The INSERT holds the engine from its start to its end, so a
-// stream that fits is inserted at the engine's own speed while queries
-// wait for it, instead of at the speed of the writer that encodes it: for
-// 65,536 flow records (about 20 MB) the engine was held 250–370 ms while
-// the blocks were attributed and encoded into the pipe, ~100 ms from
-// memory. Larger streams start streaming once they pass it, which bounds
-// the memory.
-const stagedStreamBytes = 64 << 20
 
 func (st *nativeStream) Send(b store.Block) error {
 	if st.ended {
@@ -106,23 +105,7 @@ func (st *nativeStream) Send(b store.Block) error {
 			return fmt.Errorf("insert into %s: %w", st.table, err)
 		}
 	}
-	if st.f == nil {
-		if st.staged.Len() < stagedStreamBytes {
-			return encodeNative(&st.staged, b, &st.buf)
-		}
-		if err := st.startStaged(); err != nil {
-			return err
-		}
-	}
-	if err := encodeNative(st.f, b, &st.buf); err != nil {
-		// A failed write means the engine closed its end: its error says
-		// why.
-		if qerr := st.wait(); qerr != nil {
-			return qerr
-		}
-		return fmt.Errorf("insert into %s: stream batch: %w", st.table, err)
-	}
-	return nil
+	return encodeNative(&st.staged, b, &st.buf)
 }
 
 // startStaged starts the INSERT and sends it the staged blocks.
@@ -212,23 +195,14 @@ func (st *nativeStream) Close() error {
 	return st.wait()
 }
 
-// Abort makes the INSERT fail by ending the pipe inside a block: the
-// engine reads a block header announcing a column that never comes. A
-// stream still staged never reached the engine: its blocks are dropped.
+// Abort drops the stream: its blocks never reached the engine (the
+// INSERT starts in Close), so nothing of it is stored.
 func (st *nativeStream) Abort() {
 	if st.ended {
 		return
 	}
 	st.ended = true
 	st.staged.Reset()
-	defer st.cleanup()
-	if st.f != nil {
-		var buf proto.Buffer
-		buf.PutInt(1)
-		buf.PutInt(1)
-		_, _ = st.f.Write(buf.Buf)
-	}
-	_ = st.wait()
 }
 
 // pipeBufferBytes is the buffer size asked for the insert pipe.
