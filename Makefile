@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-test build run demo test vet fmt-check bench bench-store bench-ingest bench-query clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-test build run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency clean
 
 all: build
 
@@ -50,7 +50,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 ## bench: print the figures of every data-moving capability (never asserted in tests)
-bench: setup bench-store bench-ingest bench-query
+bench: setup bench-store bench-ingest bench-query bench-latency
 
 bench-store:
 	go test -run '^$$' -bench . -benchtime 1x ./store/embedded/
@@ -65,6 +65,13 @@ bench-ingest:
 # the figure in issue 3's note was taken with 100M).
 bench-query:
 	go test -run '^$$' -bench . -benchtime 3x -timeout 30m ./query/traffic/
+
+# Query latency (p50/p99 of a small SQL query and a top-talkers report),
+# idle and while a 1M-record ingest runs through the server (target p99 <
+# 250 ms). FURROW_BENCH_LATENCY_VERBOSE=1 prints the slow queries and the
+# statements that held the engine.
+bench-latency:
+	go test -run '^$$' -bench QueryLatencyDuringIngest -benchtime 1x -timeout 20m ./cmd/furrow/
 
 clean:
 	rm -rf bin
