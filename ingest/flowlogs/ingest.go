@@ -294,7 +294,7 @@ func (e *storeFailure) Unwrap() error { return e.err }
 func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources.Window) (ObjectResult, error) {
 	id, loc := sources.ID(obj), sources.Location(obj)
 	res := ObjectResult{URL: obj.URL, ID: id}
-	rd, closeObj, err := i.open(ctx, obj)
+	rd, closeObj, checked, err := i.open(ctx, obj)
 	if err != nil {
 		return res, classifyRead(err)
 	}
@@ -302,7 +302,7 @@ func (i *Ingester) ingestOnce(ctx context.Context, obj sources.Object, w sources
 	defer rd.Close()
 	res.Format = string(rd.Format())
 
-	readErr, sinkErr := i.newPipeline(id, loc, w).run(ctx, rd, &res)
+	readErr, sinkErr := i.newPipeline(id, loc, w, checked).run(ctx, rd, &res)
 	st := rd.Stats()
 	res.Read, res.Rejected = st.Read, st.Rejected
 	for _, e := range st.Errors {
@@ -452,60 +452,74 @@ func (i *Ingester) token(id string, k int, w sources.Window) string {
 	return t
 }
 
-// open returns a Reader of obj: Parquet objects through random access,
-// everything else as a stream.
-func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(), error) {
+// open returns a Reader of obj (Parquet objects through random access,
+// everything else as a stream), the function that closes it, and a channel
+// that delivers the check of the whole compressed object.
+func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(), <-chan error, error) {
 	ropts := Options{MaxErrorDetails: i.opts.MaxErrorDetails, BatchRows: i.opts.BatchRows, Fields: i.opts.Fields}
+	checked := make(chan error, 1)
 	if strings.HasSuffix(strings.ToLower(obj.Key), ".parquet") || strings.HasSuffix(strings.ToLower(obj.URL), ".parquet") {
 		ra, size, cleanup, err := i.deps.Source.OpenReaderAt(ctx, obj)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		rd, err := OpenParquet(obj.URL, ra, size, ropts)
 		if err != nil {
 			cleanup()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return rd, func() { cleanup() }, nil
+		checked <- nil // a Parquet file that opens has its footer and checksums
+		return rd, func() { cleanup() }, checked, nil
 	}
+	// The compressed stream is checked whole (CheckCompressed) in a pass of
+	// its own, next to the ingest read: the pipeline commits no stream
+	// before the check has passed, so that nothing of a truncated or
+	// corrupt object is stored, while parsing and staging the first
+	// streams need not wait for the check.
 	if obj.IsS3() {
 		// One pinned GET into a temporary file serves both the check and
 		// the ingest read.
 		ra, size, cleanup, err := i.deps.Source.OpenReaderAt(ctx, obj)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		if err := CheckCompressed(obj.URL, io.NewSectionReader(ra, 0, size)); err != nil {
-			cleanup()
-			return nil, nil, err
-		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			checked <- CheckCompressed(obj.URL, io.NewSectionReader(ra, 0, size))
+		}()
 		rd, err := NewReader(obj.URL, io.NewSectionReader(ra, 0, size), ropts)
 		if err != nil {
+			<-done
 			cleanup()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return rd, func() { cleanup() }, nil
+		return rd, func() { <-done; cleanup() }, checked, nil
 	}
 	// A file is read twice, each time checked against its listed hash: a
 	// file that changes in between fails the ingest read at its end.
+	check, err := i.deps.Source.Open(ctx, obj)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer check.Close()
+		checked <- CheckCompressed(obj.URL, check)
+	}()
 	rc, err := i.deps.Source.Open(ctx, obj)
 	if err != nil {
-		return nil, nil, err
-	}
-	err = CheckCompressed(obj.URL, rc)
-	rc.Close()
-	if err != nil {
-		return nil, nil, err
-	}
-	if rc, err = i.deps.Source.Open(ctx, obj); err != nil {
-		return nil, nil, err
+		<-done
+		return nil, nil, nil, err
 	}
 	rd, err := NewReader(obj.URL, rc, ropts)
 	if err != nil {
 		rc.Close()
-		return nil, nil, err
+		<-done
+		return nil, nil, nil, err
 	}
-	return rd, func() { rc.Close() }, nil
+	return rd, func() { rc.Close(); <-done }, checked, nil
 }
 
 // Run lists srcs (files, directories, s3:// prefixes) within w, skips the

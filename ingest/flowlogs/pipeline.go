@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 
@@ -28,11 +29,30 @@ type pipeline struct {
 	free chan *slot
 	end  chan bool // true: the last, partial stream is committed
 	made int       // slots created for this object
+
+	// checked delivers the whole-object check (CheckCompressed); no stream
+	// is committed before it passed.
+	checked   <-chan error
+	checkOnce sync.Once
+	checkErr  error
 }
 
-func (i *Ingester) newPipeline(id, loc string, w sources.Window) *pipeline {
+// check waits for the whole-object check, once.
+func (p *pipeline) check() error {
+	p.checkOnce.Do(func() { p.checkErr = <-p.checked })
+	return p.checkErr
+}
+
+// checkFailed carries the whole-object check's error out of the store
+// stage: it is a read error (the object is corrupt), not a store one.
+type checkFailed struct{ err error }
+
+func (e *checkFailed) Error() string { return e.err.Error() }
+func (e *checkFailed) Unwrap() error { return e.err }
+
+func (i *Ingester) newPipeline(id, loc string, w sources.Window, checked <-chan error) *pipeline {
 	return &pipeline{
-		i: i, id: id, loc: loc, w: w,
+		i: i, id: id, loc: loc, w: w, checked: checked,
 		work: make(chan *slot, i.opts.Queue),
 		free: make(chan *slot, i.opts.Queue+1),
 		end:  make(chan bool, 1),
@@ -58,6 +78,16 @@ func (p *pipeline) run(ctx context.Context, rd *Reader, res *ObjectResult) (read
 	storeErr = g.Wait()
 	if storeErr != nil && ctx.Err() == nil && errors.Is(readErr, context.Canceled) {
 		readErr = nil // the reader stopped because the store failed
+	}
+	// An object that committed nothing (no records, or a read error before
+	// the first stream) has not waited for its check yet: it must not be
+	// recorded as done if it is corrupt.
+	if cerr := p.check(); cerr != nil {
+		return cerr, nil
+	}
+	var cf *checkFailed
+	if errors.As(storeErr, &cf) {
+		return cf.err, nil
 	}
 	return readErr, storeErr
 }
@@ -224,6 +254,11 @@ func (p *pipeline) send(ctx context.Context, cur **openStream, seg int, sl *slot
 func (p *pipeline) commit(full <-chan *openStream) error {
 	var err error
 	for o := range full {
+		if err == nil {
+			if cerr := p.check(); cerr != nil {
+				err = &checkFailed{cerr}
+			}
+		}
 		if err != nil {
 			o.st.Abort()
 			continue
