@@ -330,14 +330,19 @@ func classifyRead(err error) error {
 }
 
 // StreamBlocks is how many blocks (of IngestOptions.BatchRows records) go
-// through one INSERT stream: 4 × 16,384 = 65,536 records. On the embedded
-// engine an INSERT holds the engine from its first block to its end, and a
+// through one INSERT stream: 6 × 16,384 = 98,304 records. On the embedded
+// engine an INSERT holds the engine from its start to its end, and a
 // dashboard query waits for the one under way: 1M-record streams held it
-// for about two seconds (p99 of a small query 226 ms and more during an
-// ingest). A 65k-record stream holds it for about a tenth of that, for a
-// per-insert cost (parts, deduplication log, the rollup's part) paid 16
-// times per 1M records instead of once; make bench prints both sides.
-const StreamBlocks = 4
+// for about two seconds (p99 of a small SQL query during a 1M-record
+// ingest: 2,001 ms). Smaller streams pay the engine's per-insert cost
+// (parts, deduplication log, the rollup's part) more often. Measured in
+// one session (make bench-latency, bench-ingest; p99 during the ingest,
+// ingest / storage limit per round):
+//
+//	4 blocks: p99 112–118 ms, 0.67–0.95×
+//	6 blocks: p99 133–187 ms, 0.64–0.86×
+//	8 blocks: p99 136–308 ms, 0.74–0.95×
+const StreamBlocks = 6
 
 // startRange returns the earliest and latest start time of b's records,
 // the times their ends are looked up at. Records without a start (0, "-")

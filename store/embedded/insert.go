@@ -75,8 +75,8 @@ func (s *Store) InsertStream(ctx context.Context, table, token string, opts ...s
 // writer takes to produce them too (65,536 flow records held it 250–370 ms
 // that way). It also means an open stream never holds the engine, so its
 // writer may query the store between two blocks. The cost is the encoded
-// stream in memory, which its writer bounds (the flow ingest sends 65,536
-// records, about 20 MB, per stream).
+// stream in memory, which its writer bounds (the flow ingest sends 98,304
+// records, about 30 MB, per stream).
 type nativeStream struct {
 	s            *Store
 	table, token string
