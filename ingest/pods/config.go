@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/furrowdev/furrow/kube"
 )
 
 // Configuration is the configuration of the pod and node metadata watcher.
@@ -40,6 +42,10 @@ type ClusterConfiguration struct {
 	// Context is the kubeconfig context; empty means its current context.
 	Context string `yaml:"context"`
 }
+
+// The fields are kube.Cluster's, so that the conversion in Watcher.client
+// stays exact (and fails to compile if they drift apart).
+var _ = kube.Cluster(ClusterConfiguration{})
 
 // DefaultConfiguration returns the default configuration: the current
 // kubeconfig context, flushed every second.

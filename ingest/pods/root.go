@@ -18,7 +18,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/furrowdev/furrow/kube"
 )
 
 // Sink receives opened and closed intervals. A closed record repeats the
@@ -132,7 +133,8 @@ func (w *Watcher) Stop(ctx context.Context) error {
 	return nil
 }
 
-// client returns the cluster name and its clientset.
+// client returns the cluster name and its clientset (a test's fake client
+// when Dependencies.Clients has one for the name).
 func (w *Watcher) client(cc ClusterConfiguration) (string, kubernetes.Interface, error) {
 	name := cc.Name
 	if name == "" {
@@ -141,30 +143,7 @@ func (w *Watcher) client(cc ClusterConfiguration) (string, kubernetes.Interface,
 	if c, ok := w.deps.Clients[name]; ok && name != "" {
 		return name, c, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if cc.Kubeconfig != "" {
-		rules.ExplicitPath = cc.Kubeconfig
-	}
-	loader := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: cc.Context})
-	if name == "" {
-		raw, err := loader.RawConfig()
-		if err != nil {
-			return "", nil, fmt.Errorf("read kubeconfig: %w", err)
-		}
-		name = raw.CurrentContext
-		if name == "" {
-			name = "default"
-		}
-	}
-	rc, err := loader.ClientConfig()
-	if err != nil {
-		return "", nil, fmt.Errorf("cluster %s: load kubeconfig context %q: %w", name, cc.Context, err)
-	}
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return "", nil, fmt.Errorf("cluster %s: build client: %w", name, err)
-	}
-	return name, client, nil
+	return kube.Client(kube.Cluster(cc))
 }
 
 // emit queues records for the sink; beyond MaxPending the oldest go.
