@@ -11,7 +11,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/furrowdev/furrow/api"
+	"github.com/furrowdev/furrow/store"
 	"github.com/furrowdev/furrow/store/embedded"
 )
 
@@ -263,4 +266,38 @@ func jobOutcome(jb api.Job, out any) error {
 		}
 	}
 	return nil
+}
+
+// throughServerOrStore is the one way a CLI command that can work either
+// through a running furrow server or on the store itself decides which:
+//   - --server given: through that server;
+//   - the embedded data directory held by a furrow serve: through it
+//     (announced on stderr, so that the user knows where the work runs);
+//     held by a process with no API: an error naming it;
+//   - otherwise the store is opened (migrated when migrate is set), and a
+//     server that took the directory in between is used after all.
+func (a *app) throughServerOrStore(ctx context.Context, cmd *cobra.Command, command, serverURL string, migrate bool,
+	remote func(base string) error, local func(s store.Store) error) error {
+	if serverURL != "" {
+		return remote(serverURL)
+	}
+	if a.cfg.Store.Backend == "embedded" {
+		if h, held := embedded.ReadHolder(a.cfg.Data); held {
+			if h.Address == "" {
+				return fmt.Errorf("data directory %s is held by %q (pid %d), which serves no API; stop it or use --server", a.cfg.Data, h.Command, h.PID)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "furrow: %s is held by furrow serve (pid %d); going through http://%s\n", a.cfg.Data, h.PID, h.Address)
+			return remote(h.Address)
+		}
+	}
+	s, err := a.openStore(ctx, command, migrate)
+	if err != nil {
+		if le, ok := heldBy(err); ok && le.Holder.Address != "" {
+			// Taken between the look at the lock file and the open.
+			return remote(le.Holder.Address)
+		}
+		return err
+	}
+	defer s.Close()
+	return local(s)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/furrowdev/furrow/ingest/pods"
 	"github.com/furrowdev/furrow/query/traffic"
+	"github.com/furrowdev/furrow/store"
 )
 
 // ingestSubcommands are the commands under `furrow ingest`, listed here
@@ -64,28 +65,24 @@ Ctrl-C cancels it, --detach prints its id and returns.`,
 				when = t
 			}
 			var res pods.Result
-			if addr := a.heldAddress(); addr != "" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "furrow: %s is held by furrow serve; handing the ingest to http://%s\n", a.cfg.Data, addr)
-				jb, err := a.handOver(ctx, cmd.ErrOrStderr(), addr, "/api/v1/ingest/pods", pods.SnapshotRequest{Cluster: cluster, Paths: absSources(args), At: when}, detach)
+			detached := false
+			err := a.throughServerOrStore(ctx, cmd, "furrow ingest pods", "", true, func(base string) error {
+				jb, err := a.handOver(ctx, cmd.ErrOrStderr(), base, "/api/v1/ingest/pods", pods.SnapshotRequest{Cluster: cluster, Paths: absSources(args), At: when}, detach)
 				if err != nil {
 					return err
 				}
 				if detach {
 					printDetached(cmd, jb)
+					detached = true
 					return nil
 				}
-				if err := jobOutcome(jb, &res); err != nil {
-					return err
-				}
-			} else {
-				s, err := a.openStore(ctx, "furrow ingest pods", true)
-				if err != nil {
-					return err
-				}
-				defer s.Close()
-				if res, err = pods.IngestSnapshots(ctx, s, cluster, args, when); err != nil {
-					return err
-				}
+				return jobOutcome(jb, &res)
+			}, func(s store.Store) (err error) {
+				res, err = pods.IngestSnapshots(ctx, s, cluster, args, when)
+				return err
+			})
+			if err != nil || detached {
+				return err
 			}
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "pods: %d files, %d snapshots (%s … %s), %d pods, %d nodes, %d pod IP intervals, %d node intervals written\n",

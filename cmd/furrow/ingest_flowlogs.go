@@ -15,7 +15,6 @@ import (
 	"github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/query/traffic"
 	"github.com/furrowdev/furrow/store"
-	"github.com/furrowdev/furrow/store/embedded"
 )
 
 func newIngestFlowLogsCommand(a *app) *cobra.Command {
@@ -78,32 +77,17 @@ log; 1 when the job was cancelled.`,
 			}
 			req := flowlogs.IngestRequest{Sources: absSources(args), Since: w.Since, Until: w.Until, Strict: strict, Fields: fields, RetryFailed: retryFailed}
 			remote := func(base string) error { return a.remoteFlowIngest(ctx, cmd, base, req, format, detach) }
-			if serverURL != "" {
-				return remote(serverURL)
-			}
-			if a.cfg.Store.Backend == "embedded" {
-				if h, held := embedded.ReadHolder(a.cfg.Data); held && h.Address != "" {
-					fmt.Fprintf(cmd.ErrOrStderr(), "furrow: %s is held by furrow serve (pid %d); handing the ingest to http://%s\n", a.cfg.Data, h.PID, h.Address)
-					return remote(h.Address)
+			return a.throughServerOrStore(ctx, cmd, "furrow ingest flowlogs", serverURL, true, remote, func(s store.Store) error {
+				ing, err := a.newFlowIngester(s, pods.NewIndexCache(s, time.Minute, a.logger), flowlogs.IngestOptions{Strict: strict, Fields: fieldList, RetryFailed: retryFailed})
+				if err != nil {
+					return err
 				}
-			}
-			s, err := a.openStore(ctx, "furrow ingest flowlogs", true)
-			if err != nil {
-				if le, ok := heldBy(err); ok && le.Holder.Address != "" {
-					return remote(le.Holder.Address)
+				sum, err := ing.Run(ctx, args, w)
+				if err != nil {
+					return err
 				}
-				return err
-			}
-			defer s.Close()
-			ing, err := a.newFlowIngester(s, pods.NewIndexCache(s, time.Minute, a.logger), flowlogs.IngestOptions{Strict: strict, Fields: fieldList, RetryFailed: retryFailed})
-			if err != nil {
-				return err
-			}
-			sum, err := ing.Run(ctx, args, w)
-			if err != nil {
-				return err
-			}
-			return printFlowSummary(cmd, sum, format)
+				return printFlowSummary(cmd, sum, format)
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
+	"github.com/furrowdev/furrow/store"
 )
 
 func newIngestStatusCommand(a *app) *cobra.Command {
@@ -61,26 +62,13 @@ When furrow serve holds the data directory, the status comes from it
 				}
 				return nil
 			}
-			addr := serverURL
-			if addr == "" {
-				addr = a.heldAddress()
-			}
-			if addr != "" {
-				if err := remote(addr); err != nil {
-					return err
-				}
-			} else {
-				s, err := a.openStore(ctx, "furrow ingest status", true)
-				if le, ok := heldBy(err); ok && le.Holder.Address != "" {
-					// Taken between the look at the lock file and the open.
-					err = remote(le.Holder.Address)
-				} else if err == nil {
-					defer s.Close()
+			err := a.throughServerOrStore(ctx, cmd, "furrow ingest status", serverURL, true, remote,
+				func(s store.Store) (err error) {
 					rep, err = flowlogs.NewLedger(s, flowlogs.LedgerKind, version).Status(ctx, state, limit)
-				}
-				if err != nil {
 					return err
-				}
+				})
+			if err != nil {
+				return err
 			}
 			if format == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())

@@ -12,7 +12,7 @@ import (
 
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/query/sqlapi"
-	"github.com/furrowdev/furrow/store/embedded"
+	"github.com/furrowdev/furrow/store"
 )
 
 func newSQLCommand(a *app) *cobra.Command {
@@ -48,26 +48,9 @@ API (found through the data directory's lock file, or --server).
 				return err
 			}
 			out := cmd.OutOrStdout()
-			if serverURL != "" {
-				return a.remoteSQL(cmd, serverURL, q, string(f), p, out)
-			}
-			if a.cfg.Store.Backend == "embedded" {
-				if h, held := embedded.ReadHolder(a.cfg.Data); held {
-					if h.Address == "" {
-						return fmt.Errorf("data directory %s is held by %q (pid %d), which serves no API; stop it or use --server", a.cfg.Data, h.Command, h.PID)
-					}
-					return a.remoteSQL(cmd, h.Address, q, string(f), p, out)
-				}
-			}
-			s, err := a.openStore(ctx, "furrow sql", false)
-			if err != nil {
-				if le, ok := heldBy(err); ok && le.Holder.Address != "" {
-					return a.remoteSQL(cmd, le.Holder.Address, q, string(f), p, out)
-				}
-				return err
-			}
-			defer s.Close()
-			return sqlapi.New(s, a.cfg.HTTP.SQL).Run(ctx, out, q, f, p)
+			return a.throughServerOrStore(ctx, cmd, "furrow sql", serverURL, false,
+				func(base string) error { return a.remoteSQL(cmd, base, q, string(f), p, out) },
+				func(s store.Store) error { return sqlapi.New(s, a.cfg.HTTP.SQL).Run(ctx, out, q, f, p) })
 		},
 	}
 	cmd.Flags().StringVarP(&format, "format", "f", "TSV", "output format: TSV, CSV, JSONEachRow, Pretty or Parquet")
