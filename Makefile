@@ -57,6 +57,7 @@ bench-store:
 
 bench-ingest:
 	go test -run '^$$' -bench 'IngestEndToEnd' -benchtime 1x -timeout 30m ./ingest/flowlogs/
+	go test -run '^$$' -bench 'SmallObjects' -benchtime 1x -timeout 30m ./ingest/flowlogs/
 	go test -run '^$$' -bench 'IngestGoSide' -benchtime 3x ./ingest/flowlogs/
 	go test -run '^$$' -bench 'Attribute|Parse' ./ingest/flowlogs/
 	go test -run '^$$' -bench . ./ingest/pods/
