@@ -142,6 +142,7 @@ type Attribution struct {
 	src, dst side
 	eniNAT   posmemo.Memo[eniNAT] // per interface-id position
 	source   *store.LowCardinalityRefs
+	group    *store.LowCardinalityRefs // ingest_group: one value per block
 	class    *store.LowCardinalityStrings
 	transfer proto.ColFloat64
 	cost     proto.ColFloat64
@@ -245,7 +246,7 @@ type endCols struct {
 // NewAttribution returns empty attribution columns.
 func NewAttribution() *Attribution {
 	return &Attribution{src: newSide(), dst: newSide(),
-		source: &store.LowCardinalityRefs{}, class: store.NewLowCardinalityStrings(),
+		source: &store.LowCardinalityRefs{}, group: &store.LowCardinalityRefs{}, class: store.NewLowCardinalityStrings(),
 		cache: map[[16]byte]netInfo{}, defaults: make([]store.DefaultColumn, numFields)}
 }
 
@@ -281,6 +282,7 @@ func (o *Attribution) reset(idx *pods.Index) {
 	o.src.reset(idx)
 	o.dst.reset(idx)
 	o.source.Refs = o.source.Refs[:0]
+	o.group.Refs = o.group.Refs[:0]
 	o.class.Values = o.class.Values[:0]
 	o.transfer = o.transfer[:0]
 	o.cost = o.cost[:0]
@@ -300,11 +302,17 @@ func (o *Attribution) net(a *Attributor, k proto.IPv6) netInfo {
 
 // Attribute resolves, classifies and costs every record of b and returns
 // a block of the flow_logs columns: every raw column (those of fields no
-// record of b has as store.DefaultColumn, which holds no rows), source, the
-// src_/dst_ attribution, traffic_class, transfer_bytes and cost_usd. idx
-// may be nil (no pod attribution). The block aliases b and out: insert it
-// before reusing either.
+// record of b has as store.DefaultColumn, which holds no rows), source,
+// ingest_group (empty), the src_/dst_ attribution, traffic_class,
+// transfer_bytes and cost_usd. idx may be nil (no pod attribution). The
+// block aliases b and out: insert it before reusing either.
 func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *Attribution) store.Block {
+	return a.AttributeGroup(b, source, "", idx, out)
+}
+
+// AttributeGroup is Attribute for a block inserted with the small-object
+// group group (its rows' ingest_group).
+func (a *Attributor) AttributeGroup(b *Batch, source, group string, idx *pods.Index, out *Attribution) store.Block {
 	out.reset(idx)
 	out.eniNAT.Begin(len(b.cols[idxInterfaceID].lc.Table))
 	n := b.Rows()
@@ -323,7 +331,10 @@ func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *At
 	out.source.Table = append(out.source.Table[:0], source)
 	out.source.Refs = append(out.source.Refs, make([]uint32, n)...)
 	out.source.Dense = n > 0
-	in := make(proto.Input, 0, numFields+25)
+	out.group.Table = append(out.group.Table[:0], group)
+	out.group.Refs = append(out.group.Refs, make([]uint32, n)...)
+	out.group.Dense = n > 0
+	in := make(proto.Input, 0, numFields+26)
 	for f := range b.cols {
 		c := &b.cols[f]
 		if c.present {
@@ -338,7 +349,7 @@ func (a *Attributor) Attribute(b *Batch, source string, idx *pods.Index, out *At
 		d.Typ, d.N = c.data().Type(), n
 		in = append(in, proto.InputColumn{Name: catalogue[f].Column, Data: d})
 	}
-	in = append(in, proto.InputColumn{Name: "source", Data: out.source})
+	in = append(in, proto.InputColumn{Name: "source", Data: out.source}, proto.InputColumn{Name: "ingest_group", Data: out.group})
 	in = out.src.cols.input("src_", in)
 	in = out.dst.cols.input("dst_", in)
 	in = append(in,

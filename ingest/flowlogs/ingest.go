@@ -85,6 +85,9 @@ type IngestOptions struct {
 	// Queue is how many parsed blocks may wait for their insert
 	// (IngestQueue when 0).
 	Queue int
+	// NoGroups ingests small objects one by one instead of in groups of
+	// one INSERT (groups.go); the benchmarks compare both.
+	NoGroups bool
 	// Retry bounds the retries of a failed insert.
 	Retry RetryOptions
 	// RetryFailed makes Run ingest again the objects that failed
@@ -583,18 +586,51 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 		if i.opts.OnPlanned != nil {
 			i.opts.OnPlanned(len(fresh))
 		}
+		// Objects whose group was stored by a run that ended before
+		// recording them are recorded now, without being read (groups.go).
+		if fresh, err = i.recoverGroups(ctx, fresh, &sum); err != nil {
+			return sum.finish(), err
+		}
 		earlier, err := i.startAttempts(ctx, fresh)
 		if err != nil {
 			return sum.finish(), err
 		}
-		for _, o := range fresh {
+		one := func(o sources.Object) error {
 			res, err := i.ingest(ctx, o, w, earlier[sources.ID(o)])
 			sum.add(res)
 			if i.opts.OnObject != nil {
 				i.opts.OnObject(res)
 			}
 			if err != nil && ctx.Err() != nil {
-				return sum.finish(), ctx.Err()
+				return ctx.Err()
+			}
+			return nil
+		}
+		for _, unit := range planGroups(fresh, earlier) {
+			alone := unit
+			if len(unit) > 1 && !i.opts.NoGroups {
+				results, rest, err := i.ingestGroup(ctx, unit, w)
+				if err != nil {
+					if ctx.Err() != nil {
+						return sum.finish(), ctx.Err()
+					}
+					// The group could not even be recorded: its objects go
+					// one by one.
+					i.deps.Logger.WarnContext(ctx, "small objects not grouped", "objects", len(unit), "err", err)
+					rest = unit
+				}
+				for _, res := range results {
+					sum.add(res)
+					if i.opts.OnObject != nil {
+						i.opts.OnObject(res)
+					}
+				}
+				alone = rest
+			}
+			for _, o := range alone {
+				if err := one(o); err != nil {
+					return sum.finish(), err
+				}
 			}
 		}
 	}

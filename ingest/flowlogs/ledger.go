@@ -75,19 +75,42 @@ type LedgerEntry struct {
 
 // Record marks an object as ingested.
 func (l *Ledger) Record(ctx context.Context, e LedgerEntry) error {
+	return l.RecordMany(ctx, []LedgerEntry{e})
+}
+
+// RecordMany marks objects as ingested, in one insert.
+func (l *Ledger) RecordMany(ctx context.Context, es []LedgerEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
 	u := func(v int64) string { return strconv.FormatInt(max(v, 0), 10) }
 	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }
+	var ids, urls, sizes, read, stored, rejected, errs, started, finished []string
+	for _, e := range es {
+		ids, urls = append(ids, e.ID), append(urls, e.URL)
+		sizes, read = append(sizes, u(e.Size)), append(read, u(e.Read))
+		stored, rejected = append(stored, u(e.Stored)), append(rejected, u(e.Rejected))
+		errs = append(errs, chsql.QuoteStrings(e.FirstErrors))
+		started, finished = append(started, ts(e.StartedAt)), append(finished, ts(e.FinishedAt))
+	}
+	list := func(vs []string) string { return chsql.QuoteStrings(vs) }
 	err := l.s.Exec(ctx, `INSERT INTO ingested_objects (source_id, kind, url, size, records_read, records_stored,
     records_rejected, first_errors, started_at, finished_at)
-SELECT {id:String}, {kind:String}, {url:String}, {size:UInt64}, {read:UInt64}, {stored:UInt64},
-    {rejected:UInt64}, {errors:Array(String)}, {started:DateTime64(3, 'UTC')}, {finished:DateTime64(3, 'UTC')}`,
+SELECT {ids:Array(String)}[i], {kind:String}, {urls:Array(String)}[i], {sizes:Array(UInt64)}[i], {read:Array(UInt64)}[i],
+    {stored:Array(UInt64)}[i], {rejected:Array(UInt64)}[i], {errors:Array(Array(String))}[i],
+    {started:Array(DateTime64(3, 'UTC'))}[i], {finished:Array(DateTime64(3, 'UTC'))}[i]
+FROM (SELECT arrayJoin(range(1, {n:UInt32} + 1)) AS i)`,
 		store.WithParams(map[string]string{
-			"id": e.ID, "kind": l.kind, "url": e.URL, "size": u(e.Size),
-			"read": u(e.Read), "stored": u(e.Stored), "rejected": u(e.Rejected),
-			"errors": chsql.QuoteStrings(e.FirstErrors), "started": ts(e.StartedAt), "finished": ts(e.FinishedAt),
+			"ids": list(ids), "kind": l.kind, "urls": list(urls), "sizes": "[" + strings.Join(sizes, ",") + "]",
+			"read": "[" + strings.Join(read, ",") + "]", "stored": "[" + strings.Join(stored, ",") + "]",
+			"rejected": "[" + strings.Join(rejected, ",") + "]", "errors": "[" + strings.Join(errs, ",") + "]",
+			"started": list(started), "finished": list(finished), "n": strconv.Itoa(len(es)),
 		}))
 	if err != nil {
-		return fmt.Errorf("record %s in the ingest ledger: %w", e.URL, err)
+		if len(es) == 1 {
+			return fmt.Errorf("record %s in the ingest ledger: %w", es[0].URL, err)
+		}
+		return fmt.Errorf("record %d objects in the ingest ledger: %w", len(es), err)
 	}
 	return nil
 }

@@ -287,3 +287,17 @@ CREATE TABLE IF NOT EXISTS flow_logs ON CLUSTER `furrow` AS flow_logs_local ENGI
 ALTER TABLE flow_logs_local ON CLUSTER `furrow`
     MODIFY SETTING min_bytes_for_wide_part = 268435456, min_rows_for_wide_part = 1048576
 ;
+-- 0007_flow_logs_ingest_group
+-- The group of small objects a row was inserted with ('' for an object
+-- inserted on its own). Small objects are grouped into one INSERT (one
+-- part: all or nothing), and the group is recorded before the INSERT; a
+-- run that finds the group recorded but its objects not marked done asks
+-- this column whether the INSERT committed, so that a re-run which forms
+-- other groups never stores a row twice (docs/ingest-flowlogs.md).
+ALTER TABLE flow_logs_local ON CLUSTER `furrow`
+    ADD COLUMN IF NOT EXISTS ingest_group LowCardinality(String) DEFAULT '' COMMENT 'small-object group of the insert, or empty' AFTER source
+;
+-- 0007_flow_logs_ingest_group
+ALTER TABLE flow_logs ON CLUSTER `furrow`
+    ADD COLUMN IF NOT EXISTS ingest_group LowCardinality(String) DEFAULT '' AFTER source
+;

@@ -1,0 +1,439 @@
+package flowlogs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/furrowdev/furrow/ingest/pods"
+	sources "github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/internal/chsql"
+	"github.com/furrowdev/furrow/store"
+)
+
+// Small objects are grouped into one INSERT: each INSERT costs the engine a
+// part, the rollup's part and the deduplication log whatever its size, and
+// a backlog of 5-minute files (a few thousand records each) paid that per
+// file (0.21× the large-file rate in BenchmarkSmallObjects).
+//
+// Exactly once, across crashes, whatever groups a re-run forms:
+//  1. a group is inserted as one part (all or nothing), its rows carrying
+//     the group's id in ingest_group;
+//  2. before the INSERT, the group is recorded in the ledger (kind
+//     "<kind>-group": its id, its members' identities, its rows' start
+//     range);
+//  3. after it, its members are recorded as done.
+//
+// A run that finds a member not done but recorded in a group asks
+// flow_logs whether that group's rows are there (ingest_group, within the
+// start range: a primary-key range read). If they are, the members are
+// recorded as done without reading them; if not, the INSERT never
+// committed, and the members are free to join any group.
+const (
+	// smallObjectBytes: objects up to this size may be grouped.
+	smallObjectBytes = 1 << 20
+	// groupMaxBytes and groupMaxObjects bound a group (about 100k records
+	// for 5-minute files, one part of the engine's).
+	groupMaxBytes   = 8 << 20
+	groupMaxObjects = 64
+)
+
+// groupRecord is a group in the ledger.
+type groupRecord struct {
+	ID       string
+	Members  []string // identities, in insert order
+	From, To time.Time
+}
+
+func (l *Ledger) groupKind() string { return l.kind + "-group" }
+
+// recordGroup writes g before its INSERT.
+func (l *Ledger) recordGroup(ctx context.Context, g groupRecord) error {
+	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }
+	err := l.s.Exec(ctx, `INSERT INTO ingested_objects (source_id, kind, url, started_at, finished_at)
+SELECT {id:String}, {kind:String}, {members:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}`,
+		store.WithParams(map[string]string{
+			"id": g.ID, "kind": l.groupKind(), "members": strings.Join(g.Members, "\n"),
+			"from": ts(g.From), "to": ts(g.To),
+		}))
+	if err != nil {
+		return fmt.Errorf("record a group of %d objects in the ingest ledger: %w", len(g.Members), err)
+	}
+	return nil
+}
+
+// groupsOf returns the recorded groups that hold any of ids.
+func (l *Ledger) groupsOf(ctx context.Context, ids []string) ([]groupRecord, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	err := l.s.Query(ctx, &buf, `SELECT source_id, url, toUnixTimestamp64Milli(started_at) AS from_ms, toUnixTimestamp64Milli(finished_at) AS to_ms
+FROM ingested_objects WHERE kind = {kind:String} AND hasAny(splitByChar('\n', url), {ids:Array(String)})`,
+		"JSONEachRow", store.WithParams(map[string]string{"kind": l.groupKind(), "ids": chsql.QuoteStrings(ids)}),
+		store.WithSettings(map[string]string{"output_format_json_quote_64bit_integers": "0"}))
+	if err != nil {
+		return nil, fmt.Errorf("read the groups of the ingest ledger: %w", err)
+	}
+	var out []groupRecord
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var row struct {
+			ID     string `json:"source_id"`
+			URL    string `json:"url"`
+			FromMS int64  `json:"from_ms"`
+			ToMS   int64  `json:"to_ms"`
+		}
+		if err := dec.Decode(&row); err != nil {
+			return nil, fmt.Errorf("read the groups of the ingest ledger: %w", err)
+		}
+		out = append(out, groupRecord{ID: row.ID, Members: strings.Split(row.URL, "\n"),
+			From: time.UnixMilli(row.FromMS), To: time.UnixMilli(row.ToMS)})
+	}
+	return out, nil
+}
+
+// groupCommitted reports whether g's INSERT committed: its rows carry its
+// id, within its start range (records without a start are stored at 0).
+func groupCommitted(ctx context.Context, s store.Store, g groupRecord) (bool, error) {
+	var buf bytes.Buffer
+	err := s.Query(ctx, &buf, `SELECT count() > 0 FROM flow_logs
+WHERE (start BETWEEN toDateTime({from:Int64}) AND toDateTime({to:Int64}) OR start = toDateTime(0)) AND ingest_group = {id:String}`,
+		"TSV", store.WithParams(map[string]string{
+			"id": g.ID, "from": strconv.FormatInt(g.From.Unix(), 10), "to": strconv.FormatInt(g.To.Unix(), 10),
+		}))
+	if err != nil {
+		return false, fmt.Errorf("ask flow_logs whether group %s was stored: %w", g.ID, err)
+	}
+	return strings.TrimSpace(buf.String()) == "1", nil
+}
+
+// recoverGroups records as done the objects of fresh whose group's INSERT
+// committed before a run ended (a crash between the INSERT and the
+// ledger), and returns the others.
+func (i *Ingester) recoverGroups(ctx context.Context, fresh []sources.Object, sum *Summary) ([]sources.Object, error) {
+	ids := make([]string, len(fresh))
+	byID := make(map[string]sources.Object, len(fresh))
+	for k, o := range fresh {
+		ids[k] = sources.ID(o)
+		byID[ids[k]] = o
+	}
+	groups, err := i.ledger.groupsOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	var entries []LedgerEntry
+	var results []ObjectResult
+	for _, g := range groups {
+		ok, err := groupCommitted(ctx, i.deps.Store, g)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			continue // never stored: its members may join any group
+		}
+		now := i.deps.Now()
+		for _, id := range g.Members {
+			o, listed := byID[id]
+			if !listed || done[id] {
+				continue
+			}
+			done[id] = true
+			entries = append(entries, LedgerEntry{ID: id, URL: o.URL, Size: o.Size, StartedAt: now, FinishedAt: now})
+			results = append(results, ObjectResult{URL: o.URL, ID: id, Format: "stored by group " + g.ID})
+		}
+	}
+	if len(entries) > 0 {
+		if err := i.ledger.RecordMany(ctx, entries); err != nil {
+			return nil, err
+		}
+		for _, r := range results {
+			sum.add(r)
+			if i.opts.OnObject != nil {
+				i.opts.OnObject(r)
+			}
+		}
+	}
+	out := fresh[:0:0]
+	for k, o := range fresh {
+		if !done[ids[k]] {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// planGroups splits objs, in order, into units: a group of consecutive
+// small objects, or one object. Objects that an earlier run started alone
+// (earlier) are never grouped: some of their streams may be stored, under
+// their own tokens.
+func planGroups(objs []sources.Object, earlier map[string][]string) [][]sources.Object {
+	var units [][]sources.Object
+	var cur []sources.Object
+	var bytes int64
+	flush := func() {
+		if len(cur) > 0 {
+			units = append(units, cur)
+			cur, bytes = nil, 0
+		}
+	}
+	for _, o := range objs {
+		small := o.Size <= smallObjectBytes && !isParquet(o) && len(earlier[sources.ID(o)]) == 0
+		if !small {
+			flush()
+			units = append(units, []sources.Object{o})
+			continue
+		}
+		if len(cur) == groupMaxObjects || bytes+o.Size > groupMaxBytes {
+			flush()
+		}
+		cur = append(cur, o)
+		bytes += o.Size
+	}
+	flush()
+	return units
+}
+
+func isParquet(o sources.Object) bool {
+	return strings.HasSuffix(strings.ToLower(o.Key), ".parquet") || strings.HasSuffix(strings.ToLower(o.URL), ".parquet")
+}
+
+// member is an object of a group, read whole.
+type member struct {
+	obj     sources.Object
+	res     ObjectResult
+	batches []*Batch
+	started time.Time
+}
+
+// ingestGroup stores objs (small objects) in one INSERT. It returns the
+// results of the objects it stored and recorded, and the objects it left
+// to be ingested one by one (those it could not read cleanly, or all of
+// them when the group could not be stored).
+func (i *Ingester) ingestGroup(ctx context.Context, objs []sources.Object, w sources.Window) ([]ObjectResult, []sources.Object, error) {
+	// The members are read in parallel (their reads are independent, and
+	// the engine is idle meanwhile), and kept in listing order.
+	read := make([]member, len(objs))
+	readErr := make([]error, len(objs))
+	readers, rctx := errgroup.WithContext(ctx)
+	readers.SetLimit(runtime.GOMAXPROCS(0))
+	for k, o := range objs {
+		readers.Go(func() error {
+			read[k], readErr[k] = i.readWhole(rctx, o, w)
+			return nil
+		})
+	}
+	_ = readers.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	var ok []member
+	var alone []sources.Object
+	for k, o := range objs {
+		if readErr[k] != nil {
+			alone = append(alone, o) // the single path reads it again and reports it
+			continue
+		}
+		ok = append(ok, read[k])
+	}
+	if len(ok) < 2 {
+		for _, m := range ok {
+			alone = append(alone, m.obj)
+		}
+		return nil, alone, nil
+	}
+	g := groupRecord{ID: i.groupID(ok, w)}
+	lo, hi := int64(0), int64(0)
+	for _, m := range ok {
+		g.Members = append(g.Members, m.res.ID)
+		for _, b := range m.batches {
+			if from, to, ok := startRange(b); ok {
+				if lo == 0 || from.Unix() < lo {
+					lo = from.Unix()
+				}
+				hi = max(hi, to.Unix())
+			}
+		}
+	}
+	g.From, g.To = time.Unix(lo, 0), time.Unix(hi, 0)
+	stored, err := i.storeGroup(ctx, g, ok)
+	var uc *unknownCommit
+	if errors.As(err, &uc) {
+		// Whether the rows are stored is unknown: the members are left
+		// not done, and the next run asks flow_logs (recoverGroups).
+		results := make([]ObjectResult, len(ok))
+		for k, m := range ok {
+			results[k] = m.res
+			results[k].Stored = 0
+			results[k].Error = fmt.Sprintf("%v; the next run finds out whether group %s was stored", uc.err, g.ID)
+			i.m.objects.WithLabelValues("failed").Inc()
+		}
+		return results, alone, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !stored {
+		for _, m := range ok {
+			alone = append(alone, m.obj)
+		}
+		return nil, alone, nil
+	}
+	now := i.deps.Now()
+	entries := make([]LedgerEntry, len(ok))
+	results := make([]ObjectResult, len(ok))
+	for k, m := range ok {
+		m.res.Seconds = now.Sub(m.started).Seconds()
+		m.res.Attempts = 1
+		entries[k] = LedgerEntry{ID: m.res.ID, URL: m.obj.URL, Size: m.obj.Size, Read: m.res.Read, Stored: m.res.Stored,
+			Rejected: m.res.Rejected, FirstErrors: m.res.Errors, StartedAt: m.started, FinishedAt: now}
+		results[k] = m.res
+	}
+	if err := i.ledger.RecordMany(ctx, entries); err != nil {
+		// The rows are stored: the next run finds the group and records
+		// its members (recoverGroups).
+		for k := range results {
+			results[k].Error = err.Error()
+			i.m.objects.WithLabelValues("failed").Inc()
+		}
+		return results, alone, nil
+	}
+	for range results {
+		i.m.objects.WithLabelValues("ingested").Inc()
+	}
+	return results, alone, nil
+}
+
+// groupID names a group after its members and the geometry that decides
+// its rows.
+func (i *Ingester) groupID(ms []member, w sources.Window) string {
+	h := sha256.New()
+	for _, m := range ms {
+		io.WriteString(h, m.res.ID)
+		h.Write([]byte{0})
+	}
+	io.WriteString(h, i.token("", 0, w))
+	return "group:" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// storeGroup records g and inserts its members' rows in one part. stored
+// is false when the INSERT did not commit (its members are then ingested
+// one by one).
+func (i *Ingester) storeGroup(ctx context.Context, g groupRecord, ms []member) (stored bool, err error) {
+	rows := 0
+	for _, m := range ms {
+		for _, b := range m.batches {
+			rows += b.Rows()
+		}
+	}
+	// One part, all or nothing: the engine squashes the stream into one
+	// block of all its rows.
+	n := strconv.Itoa(max(rows, 1))
+	st, err := i.deps.Store.InsertStream(ctx, "flow_logs", g.ID, store.WithSettings(map[string]string{
+		"min_insert_block_size_rows": n, "max_insert_block_size": n, "min_insert_block_size_bytes": strconv.Itoa(1 << 40),
+	}))
+	if err != nil {
+		return false, err
+	}
+	attributed, _ := i.pools.attrs.Get().(*Attribution)
+	if attributed == nil {
+		attributed = NewAttribution()
+	}
+	defer i.pools.attrs.Put(attributed)
+	for _, m := range ms {
+		loc := sources.Location(m.obj)
+		for _, b := range m.batches {
+			var idx *pods.Index
+			if from, to, ok := startRange(b); ok {
+				idx = i.deps.Index(ctx, from, to)
+			}
+			if err := st.Send(i.attr.AttributeGroup(b, loc, g.ID, idx, attributed)); err != nil {
+				st.Abort()
+				return false, nil
+			}
+		}
+	}
+	if err := i.ledger.recordGroup(ctx, g); err != nil {
+		st.Abort()
+		return false, err
+	}
+	if cerr := st.Close(); cerr != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		i.wm.Failed("flow_logs")
+		// An INSERT can fail after its part committed (a materialized
+		// view failing after the table's part): ask.
+		committed, err := groupCommitted(ctx, i.deps.Store, g)
+		if err != nil {
+			return false, &unknownCommit{errors.Join(cerr, err)}
+		}
+		i.deps.Logger.WarnContext(ctx, "group of small objects not stored as one insert", "objects", len(ms), "committed", committed, "err", cerr)
+		return committed, nil
+	}
+	i.wm.Inserted("flow_logs", len(ms), rows)
+	return true, nil
+}
+
+// unknownCommit: a group's INSERT failed, and flow_logs could not be
+// asked whether its part committed.
+type unknownCommit struct{ err error }
+
+func (e *unknownCommit) Error() string { return e.err.Error() }
+func (e *unknownCommit) Unwrap() error { return e.err }
+
+// readWhole reads a small object into batches of its own, checked whole.
+func (i *Ingester) readWhole(ctx context.Context, obj sources.Object, w sources.Window) (member, error) {
+	m := member{obj: obj, started: i.deps.Now(), res: ObjectResult{URL: obj.URL, ID: sources.ID(obj)}}
+	rd, closeObj, checked, err := i.open(ctx, obj)
+	if err != nil {
+		return m, err
+	}
+	defer closeObj()
+	defer rd.Close()
+	m.res.Format = string(rd.Format())
+	since, until := w.Since.Unix(), w.Until.Unix()
+	for {
+		b := NewBatch()
+		n, err := rd.Next(b)
+		if n > 0 && !w.Open() {
+			kept := b.Keep(func(r int) bool {
+				s := int64(b.Start(r))
+				return s == 0 || (w.Since.IsZero() || s >= since) && (w.Until.IsZero() || s < until)
+			})
+			m.res.OutsideWindow += int64(n - kept)
+			n = kept
+		}
+		if n > 0 {
+			m.batches = append(m.batches, b)
+			m.res.Stored += int64(n)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return m, err
+		}
+	}
+	if err := <-checked; err != nil {
+		return m, err
+	}
+	st := rd.Stats()
+	m.res.Read, m.res.Rejected = st.Read, st.Rejected
+	for _, e := range st.Errors {
+		m.res.Errors = append(m.res.Errors, e.Error())
+	}
+	return m, nil
+}
