@@ -14,14 +14,15 @@ import (
 )
 
 // BenchmarkSmallObjects ingests N objects of 3,300 records (the size of a
-// busy ENI's 5-minute file; FURROW_BENCH_SMALL_OBJECTS, default 100) and,
+// busy ENI's 5-minute file; FURROW_BENCH_SMALL_OBJECTS, default 300: about
+// a day of one log's files and 1M records, a backlog's shape) and,
 // in the same run, one file holding the same records, alternately into
 // fresh databases, and prints the rates: small objects grouped (the
 // default, groups.go), one by one (IngestOptions.NoGroups), and the large
 // file. The target: small objects at ≥ 0.7× the large-file rate.
 func BenchmarkSmallObjects(b *testing.B) {
 	const per = 3300
-	n := 100
+	n := 300
 	if v, err := strconv.Atoi(os.Getenv("FURROW_BENCH_SMALL_OBJECTS")); err == nil && v > 0 {
 		n = v
 	}

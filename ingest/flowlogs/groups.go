@@ -218,13 +218,41 @@ type member struct {
 	started time.Time
 }
 
+// preparedGroup is a group read and staged, ready for its INSERT.
+type preparedGroup struct {
+	g     groupRecord
+	st    store.BlockStream // nil: fewer than two members could be read
+	ok    []member
+	alone []sources.Object // to be ingested one by one
+	rows  int
+}
+
+// abort drops a prepared group that will not be committed.
+func (p *preparedGroup) abort() {
+	if p != nil && p.st != nil {
+		p.st.Abort()
+		p.st = nil
+	}
+}
+
 // ingestGroup stores objs (small objects) in one INSERT. It returns the
 // results of the objects it stored and recorded, and the objects it left
 // to be ingested one by one (those it could not read cleanly, or all of
 // them when the group could not be stored).
 func (i *Ingester) ingestGroup(ctx context.Context, objs []sources.Object, w sources.Window) ([]ObjectResult, []sources.Object, error) {
-	// The members are read in parallel (their reads are independent, and
-	// the engine is idle meanwhile), and kept in listing order.
+	p, err := i.prepareGroup(ctx, objs, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	return i.commitGroup(ctx, p)
+}
+
+// prepareGroup reads objs and stages their rows in one stream; the engine
+// is not touched (an embedded stream is staged in memory until Close), so
+// Run prepares the next group while the engine stores one.
+func (i *Ingester) prepareGroup(ctx context.Context, objs []sources.Object, w sources.Window) (*preparedGroup, error) {
+	// The members are read in parallel (their reads are independent), and
+	// kept in listing order.
 	read := make([]member, len(objs))
 	readErr := make([]error, len(objs))
 	readers, rctx := errgroup.WithContext(ctx)
@@ -237,28 +265,29 @@ func (i *Ingester) ingestGroup(ctx context.Context, objs []sources.Object, w sou
 	}
 	_ = readers.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var ok []member
-	var alone []sources.Object
+	p := &preparedGroup{}
 	for k, o := range objs {
 		if readErr[k] != nil {
-			alone = append(alone, o) // the single path reads it again and reports it
+			p.alone = append(p.alone, o) // the single path reads it again and reports it
 			continue
 		}
-		ok = append(ok, read[k])
+		p.ok = append(p.ok, read[k])
 	}
-	if len(ok) < 2 {
-		for _, m := range ok {
-			alone = append(alone, m.obj)
+	if len(p.ok) < 2 {
+		for _, m := range p.ok {
+			p.alone = append(p.alone, m.obj)
 		}
-		return nil, alone, nil
+		p.ok = nil
+		return p, nil
 	}
-	g := groupRecord{ID: i.groupID(ok, w)}
+	g := groupRecord{ID: i.groupID(p.ok, w)}
 	lo, hi := int64(0), int64(0)
-	for _, m := range ok {
+	for _, m := range p.ok {
 		g.Members = append(g.Members, m.res.ID)
 		for _, b := range m.batches {
+			p.rows += b.Rows()
 			if from, to, ok := startRange(b); ok {
 				if lo == 0 || from.Unix() < lo {
 					lo = from.Unix()
@@ -268,7 +297,48 @@ func (i *Ingester) ingestGroup(ctx context.Context, objs []sources.Object, w sou
 		}
 	}
 	g.From, g.To = time.Unix(lo, 0), time.Unix(hi, 0)
-	stored, err := i.storeGroup(ctx, g, ok)
+	p.g = g
+	// One part, all or nothing: the engine squashes the stream into one
+	// block of all its rows.
+	n := strconv.Itoa(max(p.rows, 1))
+	st, err := i.deps.Store.InsertStream(ctx, "flow_logs", g.ID, store.WithSettings(map[string]string{
+		"min_insert_block_size_rows": n, "max_insert_block_size": n, "min_insert_block_size_bytes": strconv.Itoa(1 << 40),
+	}))
+	if err != nil {
+		return nil, err
+	}
+	attributed, _ := i.pools.attrs.Get().(*Attribution)
+	if attributed == nil {
+		attributed = NewAttribution()
+	}
+	defer i.pools.attrs.Put(attributed)
+	for k, m := range p.ok {
+		loc := sources.Location(m.obj)
+		for _, b := range m.batches {
+			var idx *pods.Index
+			if from, to, ok := startRange(b); ok {
+				idx = i.deps.Index(ctx, from, to)
+			}
+			if err := st.Send(i.attr.AttributeGroup(b, loc, g.ID, idx, attributed)); err != nil {
+				st.Abort()
+				return nil, err
+			}
+		}
+		p.ok[k].batches = nil // sent: the memory can go
+	}
+	p.st = st
+	return p, nil
+}
+
+// commitGroup records p, inserts it and records its members as done (see
+// ingestGroup for what it returns).
+func (i *Ingester) commitGroup(ctx context.Context, p *preparedGroup) ([]ObjectResult, []sources.Object, error) {
+	alone := p.alone
+	if p.st == nil {
+		return nil, alone, nil
+	}
+	ok, g := p.ok, p.g
+	stored, err := i.storeGroup(ctx, p)
 	var uc *unknownCommit
 	if errors.As(err, &uc) {
 		// Whether the rows are stored is unknown: the members are left
@@ -328,43 +398,11 @@ func (i *Ingester) groupID(ms []member, w sources.Window) string {
 	return "group:" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-// storeGroup records g and inserts its members' rows in one part. stored
-// is false when the INSERT did not commit (its members are then ingested
-// one by one).
-func (i *Ingester) storeGroup(ctx context.Context, g groupRecord, ms []member) (stored bool, err error) {
-	rows := 0
-	for _, m := range ms {
-		for _, b := range m.batches {
-			rows += b.Rows()
-		}
-	}
-	// One part, all or nothing: the engine squashes the stream into one
-	// block of all its rows.
-	n := strconv.Itoa(max(rows, 1))
-	st, err := i.deps.Store.InsertStream(ctx, "flow_logs", g.ID, store.WithSettings(map[string]string{
-		"min_insert_block_size_rows": n, "max_insert_block_size": n, "min_insert_block_size_bytes": strconv.Itoa(1 << 40),
-	}))
-	if err != nil {
-		return false, err
-	}
-	attributed, _ := i.pools.attrs.Get().(*Attribution)
-	if attributed == nil {
-		attributed = NewAttribution()
-	}
-	defer i.pools.attrs.Put(attributed)
-	for _, m := range ms {
-		loc := sources.Location(m.obj)
-		for _, b := range m.batches {
-			var idx *pods.Index
-			if from, to, ok := startRange(b); ok {
-				idx = i.deps.Index(ctx, from, to)
-			}
-			if err := st.Send(i.attr.AttributeGroup(b, loc, g.ID, idx, attributed)); err != nil {
-				st.Abort()
-				return false, nil
-			}
-		}
-	}
+// storeGroup records p's group and runs its INSERT. stored is false when
+// the INSERT did not commit (its members are then ingested one by one).
+func (i *Ingester) storeGroup(ctx context.Context, p *preparedGroup) (stored bool, err error) {
+	g, st := p.g, p.st
+	p.st = nil
 	if err := i.ledger.recordGroup(ctx, g); err != nil {
 		st.Abort()
 		return false, err
@@ -380,10 +418,10 @@ func (i *Ingester) storeGroup(ctx context.Context, g groupRecord, ms []member) (
 		if err != nil {
 			return false, &unknownCommit{errors.Join(cerr, err)}
 		}
-		i.deps.Logger.WarnContext(ctx, "group of small objects not stored as one insert", "objects", len(ms), "committed", committed, "err", cerr)
+		i.deps.Logger.WarnContext(ctx, "group of small objects not stored as one insert", "objects", len(p.ok), "committed", committed, "err", cerr)
 		return committed, nil
 	}
-	i.wm.Inserted("flow_logs", len(ms), rows)
+	i.wm.Inserted("flow_logs", len(p.ok), p.rows)
 	return true, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/furrowdev/furrow/ingest/pods"
 	sources "github.com/furrowdev/furrow/ingest/source"
@@ -530,6 +531,82 @@ func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(
 	return rd, func() { rc.Close(); <-done }, checked, nil
 }
 
+// runUnits ingests units in order: a group of small objects in one INSERT
+// (groups.go), the others one by one (one). The next group is read and
+// staged while the engine stores the previous one.
+func (i *Ingester) runUnits(ctx context.Context, units [][]sources.Object, w sources.Window, one func(sources.Object) error, sum *Summary) error {
+	type item struct {
+		unit []sources.Object
+		prep *preparedGroup
+		err  error
+	}
+	items := make(chan item, 1)
+	producer, pctx := errgroup.WithContext(ctx)
+	producer.Go(func() error {
+		defer close(items)
+		for _, u := range units {
+			it := item{unit: u}
+			if len(u) > 1 && !i.opts.NoGroups {
+				it.prep, it.err = i.prepareGroup(pctx, u, w)
+			}
+			select {
+			case items <- it:
+			case <-pctx.Done():
+				it.prep.abort()
+				return pctx.Err()
+			}
+		}
+		return nil
+	})
+	var runErr error
+	for it := range items {
+		if runErr != nil {
+			it.prep.abort() // drained: the run is over
+			continue
+		}
+		alone := it.unit
+		if it.prep != nil || it.err != nil {
+			var results []ObjectResult
+			var rest []sources.Object
+			err := it.err
+			if err == nil {
+				results, rest, err = i.commitGroup(ctx, it.prep)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					runErr = ctx.Err()
+					continue
+				}
+				// Nothing of the group was inserted: its objects go one by
+				// one.
+				i.deps.Logger.WarnContext(ctx, "small objects not grouped", "objects", len(it.unit), "err", err)
+				results, rest = nil, it.unit
+			}
+			for _, res := range results {
+				sum.add(res)
+				if i.opts.OnObject != nil {
+					i.opts.OnObject(res)
+				}
+			}
+			alone = rest
+		}
+		for _, o := range alone {
+			if err := one(o); err != nil {
+				runErr = err
+				break
+			}
+		}
+	}
+	perr := producer.Wait()
+	if runErr != nil {
+		return runErr
+	}
+	if perr != nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return nil
+}
+
 // Run lists srcs (files, directories, s3:// prefixes) within w, skips the
 // objects the ledger knows, and ingests the others one after the other.
 // Records whose start falls outside w are dropped and counted (listing
@@ -606,32 +683,8 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 			}
 			return nil
 		}
-		for _, unit := range planGroups(fresh, earlier) {
-			alone := unit
-			if len(unit) > 1 && !i.opts.NoGroups {
-				results, rest, err := i.ingestGroup(ctx, unit, w)
-				if err != nil {
-					if ctx.Err() != nil {
-						return sum.finish(), ctx.Err()
-					}
-					// The group could not even be recorded: its objects go
-					// one by one.
-					i.deps.Logger.WarnContext(ctx, "small objects not grouped", "objects", len(unit), "err", err)
-					rest = unit
-				}
-				for _, res := range results {
-					sum.add(res)
-					if i.opts.OnObject != nil {
-						i.opts.OnObject(res)
-					}
-				}
-				alone = rest
-			}
-			for _, o := range alone {
-				if err := one(o); err != nil {
-					return sum.finish(), err
-				}
-			}
+		if err := i.runUnits(ctx, planGroups(fresh, earlier), w, one, &sum); err != nil {
+			return sum.finish(), err
 		}
 	}
 	return sum.finish(), nil
