@@ -1,6 +1,9 @@
 package flowlogs
 
-import "github.com/furrowdev/furrow/ingest/pods"
+import (
+	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/internal/flowclass"
+)
 
 // EndKind says what one end of a flow is.
 type EndKind uint8
@@ -26,16 +29,17 @@ func (k EndKind) Inside() bool {
 	return k == KindPod || k == KindNode || k == KindNATGateway || k == KindVPC
 }
 
-// Traffic classes, stored as traffic_class.
+// Traffic classes, stored as traffic_class (defined once, in
+// internal/flowclass).
 const (
-	ClassSameZone        = "same-zone"
-	ClassCrossZone       = "cross-zone"
-	ClassCrossRegion     = "cross-region"
-	ClassInternetEgress  = "internet-egress"
-	ClassInternetIngress = "internet-ingress"
-	ClassNATGateway      = "nat-gateway"
-	ClassAWSService      = "aws-service"
-	ClassUnknown         = "unknown"
+	ClassSameZone        = flowclass.SameZone
+	ClassCrossZone       = flowclass.CrossZone
+	ClassCrossRegion     = flowclass.CrossRegion
+	ClassInternetEgress  = flowclass.InternetEgress
+	ClassInternetIngress = flowclass.InternetIngress
+	ClassNATGateway      = flowclass.NATGateway
+	ClassAWSService      = flowclass.AWSService
+	ClassUnknown         = flowclass.Unknown
 )
 
 // End is one resolved end of a record. Ends are comparable: a block's

@@ -7,31 +7,31 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/furrowdev/furrow/internal/flowclass"
 )
 
 // ErrBadFilter wraps every validation failure of a Filter or report option,
 // so the HTTP layer can answer 400 instead of 500.
 var ErrBadFilter = errors.New("bad filter")
 
-// Traffic classes, as ingest writes them to flow_logs.traffic_class.
+// Traffic classes, as ingest writes them to flow_logs.traffic_class
+// (defined once, in internal/flowclass).
 const (
-	ClassSameZone        = "same-zone"
-	ClassCrossZone       = "cross-zone"
-	ClassCrossRegion     = "cross-region"
-	ClassInternetEgress  = "internet-egress"
-	ClassInternetIngress = "internet-ingress"
-	ClassNATGateway      = "nat-gateway"
-	ClassAWSService      = "aws-service"
-	ClassUnknown         = "unknown"
+	ClassSameZone        = flowclass.SameZone
+	ClassCrossZone       = flowclass.CrossZone
+	ClassCrossRegion     = flowclass.CrossRegion
+	ClassInternetEgress  = flowclass.InternetEgress
+	ClassInternetIngress = flowclass.InternetIngress
+	ClassNATGateway      = flowclass.NATGateway
+	ClassAWSService      = flowclass.AWSService
+	ClassUnknown         = flowclass.Unknown
 	// ClassAll in Filter.Classes selects every class.
 	ClassAll = "all"
 )
 
 // KnownClasses lists the classes a Filter accepts (besides ClassAll).
-var KnownClasses = []string{
-	ClassSameZone, ClassCrossZone, ClassCrossRegion, ClassInternetEgress,
-	ClassInternetIngress, ClassNATGateway, ClassAWSService, ClassUnknown,
-}
+var KnownClasses = flowclass.All
 
 // DefaultLimit and MaxLimit bound the rows of ranked reports.
 const (
