@@ -29,19 +29,6 @@ func (k EndKind) Inside() bool {
 	return k == KindPod || k == KindNode || k == KindNATGateway || k == KindVPC
 }
 
-// Traffic classes, stored as traffic_class (defined once, in
-// internal/flowclass).
-const (
-	ClassSameZone        = flowclass.SameZone
-	ClassCrossZone       = flowclass.CrossZone
-	ClassCrossRegion     = flowclass.CrossRegion
-	ClassInternetEgress  = flowclass.InternetEgress
-	ClassInternetIngress = flowclass.InternetIngress
-	ClassNATGateway      = flowclass.NATGateway
-	ClassAWSService      = flowclass.AWSService
-	ClassUnknown         = flowclass.Unknown
-)
-
 // End is one resolved end of a record. Ends are comparable: a block's
 // distinct ends are numbered by value.
 type End struct {
@@ -84,7 +71,7 @@ type verdict struct {
 // rules and their reasons.
 func (c *TrafficConfiguration) classify(f facts, src, dst *End) verdict {
 	if !f.ok || src.Kind == KindNone || dst.Kind == KindNone {
-		return verdict{class: ClassUnknown}
+		return verdict{class: flowclass.Unknown}
 	}
 	v := c.classifyAccepted(f, src, dst)
 	if f.reject {
@@ -114,7 +101,7 @@ func (c *TrafficConfiguration) classifyAccepted(f facts, src, dst *End) verdict 
 			if other.Zone != "" && f.natZone != "" && other.Zone != f.natZone {
 				price += 2 * p.CrossZonePerGB
 			}
-			return verdict{ClassNATGateway, f.bytes, f.bytes / 1e9 * price}
+			return verdict{flowclass.NATGateway, f.bytes, f.bytes / 1e9 * price}
 		}
 		// The NAT↔internet leg mirrors the record of the pod's ENI, which
 		// carries the transfer with the pod's attribution.
@@ -122,17 +109,17 @@ func (c *TrafficConfiguration) classifyAccepted(f facts, src, dst *End) verdict 
 	}
 	switch in1, in2 := src.Kind.Inside(), dst.Kind.Inside(); {
 	case in1 && in2:
-		class, price := ClassUnknown, 0.0
+		class, price := flowclass.Unknown, 0.0
 		switch {
 		case src.Kind == KindNATGateway || dst.Kind == KindNATGateway:
-			class, price = ClassNATGateway, p.NATGatewayPerGB
+			class, price = flowclass.NATGateway, p.NATGatewayPerGB
 		case c.region(src.Region) != c.region(dst.Region):
-			class, price = ClassCrossRegion, p.CrossRegionPerGB
+			class, price = flowclass.CrossRegion, p.CrossRegionPerGB
 		case src.Zone == "" || dst.Zone == "":
 		case src.Zone == dst.Zone:
-			class, price = ClassSameZone, p.SameZonePerGB
+			class, price = flowclass.SameZone, p.SameZonePerGB
 		default:
-			class, price = ClassCrossZone, 2*p.CrossZonePerGB
+			class, price = flowclass.CrossZone, 2*p.CrossZonePerGB
 		}
 		// Both ENIs log the transfer: the sender's egress record carries
 		// it; without flow-direction each record carries half.
@@ -154,13 +141,13 @@ func (c *TrafficConfiguration) classifyAccepted(f facts, src, dst *End) verdict 
 		class := c.outsideClass(outside, inbound)
 		var price float64
 		switch class {
-		case ClassInternetEgress:
+		case flowclass.InternetEgress:
 			price = p.InternetEgressPerGB
-		case ClassInternetIngress:
+		case flowclass.InternetIngress:
 			price = p.InternetIngressPerGB
-		case ClassAWSService:
+		case flowclass.AWSService:
 			price = p.AWSServicePerGB
-		case ClassCrossRegion:
+		case flowclass.CrossRegion:
 			if !inbound { // the sending region pays
 				price = p.CrossRegionPerGB
 			}
@@ -168,22 +155,22 @@ func (c *TrafficConfiguration) classifyAccepted(f facts, src, dst *End) verdict 
 		return verdict{class, f.bytes, f.bytes / 1e9 * price}
 	default:
 		// Neither side in the VPC (transit, or vpc_cidrs incomplete).
-		return verdict{ClassUnknown, f.bytes, 0}
+		return verdict{flowclass.Unknown, f.bytes, 0}
 	}
 }
 
 // outsideClass classifies traffic with an end outside the VPC.
 func (c *TrafficConfiguration) outsideClass(outside *End, inbound bool) string {
 	if outside.Region != "" && c.region(outside.Region) != c.region("") {
-		return ClassCrossRegion
+		return flowclass.CrossRegion
 	}
 	if outside.Kind == KindAWSService {
-		return ClassAWSService
+		return flowclass.AWSService
 	}
 	if inbound {
-		return ClassInternetIngress
+		return flowclass.InternetIngress
 	}
-	return ClassInternetEgress
+	return flowclass.InternetEgress
 }
 
 // region normalizes a region: empty and GLOBAL mean the home region.

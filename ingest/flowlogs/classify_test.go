@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/furrowdev/furrow/ingest/pods"
+	"github.com/furrowdev/furrow/internal/flowclass"
 )
 
 // testTraffic is a two-zone VPC with a NAT gateway in zone a.
@@ -132,43 +133,43 @@ func TestClassify(t *testing.T) {
 	}{
 		{"cross-zone egress carries the transfer, both directions charged",
 			rec{eni: "eni-a", src: nodeA, dst: podB, pktSrc: podA, dir: "egress", bytes: gb},
-			attributed{"pod", "pod", "shop", "pay", ClassCrossZone, gb, 0.02}},
+			attributed{"pod", "pod", "shop", "pay", flowclass.CrossZone, gb, 0.02}},
 		{"cross-zone ingress from inside the VPC carries nothing",
 			rec{eni: "eni-b", src: podA, dst: nodeB, pktDst: podB, dir: "ingress", bytes: gb},
-			attributed{"pod", "pod", "shop", "pay", ClassCrossZone, 0, 0}},
+			attributed{"pod", "pod", "shop", "pay", flowclass.CrossZone, 0, 0}},
 		{"without flow-direction each record carries half",
 			rec{eni: "eni-a", src: podA, dst: podB, bytes: gb},
-			attributed{"pod", "pod", "shop", "pay", ClassCrossZone, gb / 2, 0.01}},
+			attributed{"pod", "pod", "shop", "pay", flowclass.CrossZone, gb / 2, 0.01}},
 		{"same zone",
 			rec{eni: "eni-a", src: podA, dst: podA2, dir: "egress", bytes: gb},
-			attributed{"pod", "pod", "shop", "shop", ClassSameZone, gb, 0}},
+			attributed{"pod", "pod", "shop", "shop", flowclass.SameZone, gb, 0}},
 		{"to a node (hostNetwork pod)",
 			rec{eni: "eni-a", src: podA, dst: nodeB, dir: "egress", bytes: gb},
-			attributed{"pod", "node", "shop", "", ClassCrossZone, gb, 0.02}},
+			attributed{"pod", "node", "shop", "", flowclass.CrossZone, gb, 0.02}},
 		{"to an unknown VPC address, zone from the CIDR map",
 			rec{eni: "eni-a", src: podA, dst: "10.0.40.1", dir: "egress", bytes: gb},
-			attributed{"pod", "vpc", "shop", "", ClassCrossZone, gb, 0.02}},
+			attributed{"pod", "vpc", "shop", "", flowclass.CrossZone, gb, 0.02}},
 		{"S3 through the gateway endpoint",
 			rec{eni: "eni-a", src: podA, dst: s3, dir: "egress", bytes: gb, dstSvc: "S3"},
-			attributed{"pod", "aws-service", "shop", "", ClassAWSService, gb, 0}},
+			attributed{"pod", "aws-service", "shop", "", flowclass.AWSService, gb, 0}},
 		{"S3 by address range alone",
 			rec{eni: "eni-a", src: podA, dst: s3, bytes: gb},
-			attributed{"pod", "aws-service", "shop", "", ClassAWSService, gb, 0}},
+			attributed{"pod", "aws-service", "shop", "", flowclass.AWSService, gb, 0}},
 		{"cross-region out: the sender pays",
 			rec{eni: "eni-a", src: podA, dst: remote, dir: "egress", bytes: gb},
-			attributed{"pod", "aws-service", "shop", "", ClassCrossRegion, gb, 0.02}},
+			attributed{"pod", "aws-service", "shop", "", flowclass.CrossRegion, gb, 0.02}},
 		{"cross-region in: free here",
 			rec{eni: "eni-a", src: remote, dst: podA, dir: "ingress", bytes: gb},
-			attributed{"aws-service", "pod", "", "shop", ClassCrossRegion, gb, 0}},
+			attributed{"aws-service", "pod", "", "shop", flowclass.CrossRegion, gb, 0}},
 		{"internet ingress carries its own (zero) price",
 			rec{eni: "eni-a", src: peer, dst: podA, dir: "ingress", bytes: gb},
-			attributed{"internet", "pod", "", "shop", ClassInternetIngress, gb, 0}},
+			attributed{"internet", "pod", "", "shop", flowclass.InternetIngress, gb, 0}},
 		{"rejected: nothing delivered",
 			rec{eni: "eni-a", src: peer, dst: podA, dir: "ingress", bytes: gb, action: "REJECT"},
-			attributed{"internet", "pod", "", "shop", ClassInternetIngress, 0, 0}},
+			attributed{"internet", "pod", "", "shop", flowclass.InternetIngress, 0, 0}},
 		{"NODATA",
 			rec{eni: "eni-a", status: "NODATA"},
-			attributed{"", "", "", "", ClassUnknown, 0, 0}},
+			attributed{"", "", "", "", flowclass.Unknown, 0, 0}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := attribute(t, []rec{c.rec})[0]
@@ -195,11 +196,11 @@ func TestCostOnce(t *testing.T) {
 			{eni: "eni-b", src: podA, dst: nodeB, pktDst: podB, dir: "ingress", bytes: gb},
 			{eni: "eni-b", src: nodeB, dst: podA, pktSrc: podB, dir: "egress", bytes: 3 * gb},
 			{eni: "eni-a", src: podB, dst: nodeA, pktDst: podA, dir: "ingress", bytes: 3 * gb},
-		}, 4 * gb, 4 * 2 * p.CrossZonePerGB, map[string]float64{ClassCrossZone: 4 * gb}},
+		}, 4 * gb, 4 * 2 * p.CrossZonePerGB, map[string]float64{flowclass.CrossZone: 4 * gb}},
 		{"cross-zone call without flow-direction (v2-v4)", []rec{
 			{eni: "eni-a", src: podA, dst: podB, bytes: gb},
 			{eni: "eni-b", src: podA, dst: podB, bytes: gb},
-		}, gb, 2 * p.CrossZonePerGB, map[string]float64{ClassCrossZone: gb}},
+		}, gb, 2 * p.CrossZonePerGB, map[string]float64{flowclass.CrossZone: gb}},
 		{"pod in zone b to the internet through the NAT gateway of zone a (six records)", []rec{
 			{eni: "eni-b", src: nodeB, dst: peer, pktSrc: podB, dir: "egress", bytes: gb},
 			{eni: "eni-nat", src: podB, dst: natIP, pktDst: peer, dir: "ingress", bytes: gb},
@@ -209,7 +210,7 @@ func TestCostOnce(t *testing.T) {
 			{eni: "eni-b", src: peer, dst: nodeB, pktDst: podB, dir: "ingress", bytes: 2 * gb},
 		}, 6 * gb,
 			3*p.NATGatewayPerGB + 3*2*p.CrossZonePerGB + 1*p.InternetEgressPerGB,
-			map[string]float64{ClassInternetEgress: gb, ClassInternetIngress: 2 * gb, ClassNATGateway: 3 * gb}},
+			map[string]float64{flowclass.InternetEgress: gb, flowclass.InternetIngress: 2 * gb, flowclass.NATGateway: 3 * gb}},
 		{"the same NAT conversation in the default format (no packet addresses, no direction)", []rec{
 			{eni: "eni-b", src: nodeB, dst: peer, bytes: gb},
 			{eni: "eni-nat", src: podB, dst: natIP, bytes: gb},
@@ -219,7 +220,7 @@ func TestCostOnce(t *testing.T) {
 			{eni: "eni-b", src: peer, dst: nodeB, bytes: 2 * gb},
 		}, 6 * gb,
 			3*p.NATGatewayPerGB + 3*2*p.CrossZonePerGB + 1*p.InternetEgressPerGB,
-			map[string]float64{ClassInternetEgress: gb, ClassInternetIngress: 2 * gb, ClassNATGateway: 3 * gb}},
+			map[string]float64{flowclass.InternetEgress: gb, flowclass.InternetIngress: 2 * gb, flowclass.NATGateway: 3 * gb}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var transfer, cost float64

@@ -15,20 +15,9 @@ import (
 // so the HTTP layer can answer 400 instead of 500.
 var ErrBadFilter = errors.New("bad filter")
 
-// Traffic classes, as ingest writes them to flow_logs.traffic_class
-// (defined once, in internal/flowclass).
-const (
-	ClassSameZone        = flowclass.SameZone
-	ClassCrossZone       = flowclass.CrossZone
-	ClassCrossRegion     = flowclass.CrossRegion
-	ClassInternetEgress  = flowclass.InternetEgress
-	ClassInternetIngress = flowclass.InternetIngress
-	ClassNATGateway      = flowclass.NATGateway
-	ClassAWSService      = flowclass.AWSService
-	ClassUnknown         = flowclass.Unknown
-	// ClassAll in Filter.Classes selects every class.
-	ClassAll = "all"
-)
+// ClassAll in Filter.Classes selects every class (internal/flowclass names
+// the classes themselves, as the ingest writes them).
+const ClassAll = "all"
 
 // KnownClasses lists the classes a Filter accepts (besides ClassAll).
 var KnownClasses = flowclass.All
@@ -81,7 +70,7 @@ func (f Filter) validate() error {
 // classes is the filter's class list after defaults; nil means all classes.
 func (f Filter) classes() []string {
 	if len(f.Classes) == 0 {
-		return []string{ClassCrossZone}
+		return []string{flowclass.CrossZone}
 	}
 	if slices.Contains(f.Classes, ClassAll) {
 		return nil

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/furrowdev/furrow/internal/flowclass"
 )
 
 // at returns the caller's position, so a failing table case points at itself.
@@ -66,11 +68,11 @@ func TestTopTalkers(t *testing.T) {
 			{"shop/cart", "shop/db", 3 * gB, 0.03, 1, 2},
 		}},
 		{at(), Filter{Cluster: "staging"}, ByNamespace, []TalkerRow{}},
-		{at(), Filter{Classes: []string{ClassNATGateway, ClassInternetEgress}}, ByNamespace, []TalkerRow{
+		{at(), Filter{Classes: []string{flowclass.NATGateway, flowclass.InternetEgress}}, ByNamespace, []TalkerRow{
 			{"shop", "(nat-gateway)", 3 * gB, 0.135, 3 / 3.5, 1},
 			{"shop", "(internet)", 0.5 * gB, 0.045, 0.5 / 3.5, 1},
 		}},
-		{at(), Filter{Classes: []string{ClassNATGateway, ClassInternetEgress}}, ByZone, []TalkerRow{
+		{at(), Filter{Classes: []string{flowclass.NATGateway, flowclass.InternetEgress}}, ByZone, []TalkerRow{
 			{za, za, 3 * gB, 0.135, 3 / 3.5, 1},
 			{za, "(internet)", 0.5 * gB, 0.045, 0.5 / 3.5, 1},
 		}},
@@ -115,7 +117,7 @@ func TestCostPerDay(t *testing.T) {
 			{"2026-03-02", "internet-egress", 0.5 * gB, 0.045, 1},
 			{"2026-03-02", "same-zone", 6 * gB, 0, 1},
 		}},
-		{at(), Filter{Workload: "istio-ingressgateway", Classes: []string{ClassCrossZone, ClassSameZone}}, DayCosts{
+		{at(), Filter{Workload: "istio-ingressgateway", Classes: []string{flowclass.CrossZone, flowclass.SameZone}}, DayCosts{
 			{"2026-03-01", "cross-zone", 6 * gB, 0.06, 2},
 			{"2026-03-02", "cross-zone", 1 * gB, 0.01, 1},
 			{"2026-03-02", "same-zone", 6 * gB, 0, 1},
@@ -249,7 +251,7 @@ func TestZoneSkew(t *testing.T) {
 		// Filtering on shop keeps shop's ends only: the ingress gateway
 		// talks to shop but is not scored.
 		{at(), withFilter(window, func(f *Filter) { f.Namespace = "shop" }), Skews{cart}},
-		{at(), withFilter(window, func(f *Filter) { f.Classes = []string{ClassCrossZone} }), Skews{cartCross, ingressCross}},
+		{at(), withFilter(window, func(f *Filter) { f.Classes = []string{flowclass.CrossZone} }), Skews{cartCross, ingressCross}},
 		{at(), withFilter(window, func(f *Filter) { f.Workload = "prometheus" }), Skews{}},
 	}
 	for _, tt := range tests {
