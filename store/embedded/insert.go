@@ -21,12 +21,12 @@ import (
 
 // Insert implements store.Store.
 //
-// The block is encoded in ClickHouse's Native format (ch-go's encoders) and
-// streamed through a named pipe in the staging directory, which the engine
-// reads with INSERT … FROM INFILE … FORMAT Native. chDB takes queries as C
-// strings, so binary data cannot be passed inline; Native through a pipe is
-// the fastest path measured (`make bench` prints each path's rate next to
-// the storage limit).
+// The block is encoded in ClickHouse's Native format (ch-go's encoders)
+// into memory and written through a named pipe in the staging directory,
+// which the engine reads with INSERT … FROM INFILE … FORMAT Native (see
+// nativeStream). chDB takes queries as C strings, so binary data cannot be
+// passed inline; Native through a pipe is the fastest path measured (`make
+// bench` prints each path's rate next to the storage limit).
 //
 // A block becomes one or more parts, each committed atomically; with a token,
 // a retry of the same block after a failure or a crash stores only the parts
@@ -42,13 +42,6 @@ func (s *Store) Insert(ctx context.Context, table string, b store.Block, token s
 	if b.Rows() == 0 {
 		return nil
 	}
-	return s.insertStream(table, b, token)
-}
-
-// insertStream streams b in Native format through a named pipe: the engine
-// reads and decodes each column while the next one is being encoded, and
-// no copy of the batch is staged.
-func (s *Store) insertStream(table string, b store.Block, token string) error {
 	return store.SendOne(&nativeStream{s: s, table: table, token: token}, b)
 }
 
