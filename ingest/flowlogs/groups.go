@@ -442,18 +442,10 @@ func (i *Ingester) readWhole(ctx context.Context, obj sources.Object, w sources.
 	defer closeObj()
 	defer rd.Close()
 	m.res.Format = string(rd.Format())
-	since, until := w.Since.Unix(), w.Until.Unix()
 	for {
 		b := NewBatch()
 		n, err := rd.Next(b)
-		if n > 0 && !w.Open() {
-			kept := b.Keep(func(r int) bool {
-				s := int64(b.Start(r))
-				return s == 0 || (w.Since.IsZero() || s >= since) && (w.Until.IsZero() || s < until)
-			})
-			m.res.OutsideWindow += int64(n - kept)
-			n = kept
-		}
+		n = keepWindow(b, n, w, &m.res)
 		if n > 0 {
 			m.batches = append(m.batches, b)
 			m.res.Stored += int64(n)

@@ -94,27 +94,13 @@ func (p *pipeline) run(ctx context.Context, rd *Reader, res *ObjectResult) (read
 
 // read parses rd into slots and hands them to store, in order.
 func (p *pipeline) read(ctx context.Context, rd *Reader, res *ObjectResult) error {
-	since, until := p.w.Since.Unix(), p.w.Until.Unix()
-	keep := func(b *Batch) func(int) bool {
-		return func(r int) bool {
-			s := int64(b.Start(r))
-			if s == 0 {
-				return true
-			}
-			return (p.w.Since.IsZero() || s >= since) && (p.w.Until.IsZero() || s < until)
-		}
-	}
 	for {
 		sl, err := p.slot(ctx)
 		if err != nil {
 			return err
 		}
 		n, err := rd.Next(sl.batch)
-		if n > 0 && !p.w.Open() {
-			kept := sl.batch.Keep(keep(sl.batch))
-			res.OutsideWindow += int64(n - kept)
-			n = kept
-		}
+		n = keepWindow(sl.batch, n, p.w, res)
 		if n > 0 {
 			select {
 			case p.work <- sl:
@@ -132,6 +118,21 @@ func (p *pipeline) read(ctx context.Context, rd *Reader, res *ObjectResult) erro
 			return err
 		}
 	}
+}
+
+// keepWindow drops the n records of b that start outside w (records
+// without a start stay), counts them in res and returns how many remain.
+func keepWindow(b *Batch, n int, w sources.Window, res *ObjectResult) int {
+	if n == 0 || w.Open() {
+		return n
+	}
+	since, until := w.Since.Unix(), w.Until.Unix()
+	kept := b.Keep(func(r int) bool {
+		s := int64(b.Start(r))
+		return s == 0 || (w.Since.IsZero() || s >= since) && (w.Until.IsZero() || s < until)
+	})
+	res.OutsideWindow += int64(n - kept)
+	return kept
 }
 
 // slot returns a free slot: one that store gave back, or a new one while
