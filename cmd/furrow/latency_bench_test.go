@@ -177,7 +177,11 @@ func waitReady(b *testing.B, base string, exited <-chan struct{}) {
 
 // writeFlowLog writes n default-format (v2) records as one gzip object, an
 // hour of traffic between a few thousand addresses.
-func writeFlowLog(path string, n int) error {
+func writeFlowLog(path string, n int) error { return writeFlowLogSeeded(path, n, 1) }
+
+// writeFlowLogSeeded is writeFlowLog with records drawn from seed (objects
+// with different seeds have different content).
+func writeFlowLogSeeded(path string, n int, seed uint64) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -188,7 +192,7 @@ func writeFlowLog(path string, n int) error {
 	defer f.Close()
 	zw := gzip.NewWriter(f)
 	w := bufio.NewWriterSize(zw, 1<<20)
-	r := rand.New(rand.NewPCG(1, 2))
+	r := rand.New(rand.NewPCG(seed, 2))
 	fmt.Fprintln(w, "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status")
 	t0 := time.Now().Add(-2 * time.Hour).Unix() // inside the default retention
 	for i := range n {
