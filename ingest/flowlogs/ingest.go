@@ -534,9 +534,9 @@ func (i *Ingester) open(ctx context.Context, obj sources.Object) (*Reader, func(
 // runUnits ingests units in order: a group of small objects in one INSERT
 // (groups.go), the others one by one (one). The next group is read and
 // staged while the engine stores the previous one.
-func (i *Ingester) runUnits(ctx context.Context, units [][]sources.Object, w sources.Window, one func(sources.Object) error, sum *Summary) error {
+func (i *Ingester) runUnits(ctx context.Context, units []unit, w sources.Window, one func(sources.Object) error, sum *Summary) error {
 	type item struct {
-		unit []sources.Object
+		unit unit
 		prep *preparedGroup
 		err  error
 	}
@@ -546,8 +546,8 @@ func (i *Ingester) runUnits(ctx context.Context, units [][]sources.Object, w sou
 		defer close(items)
 		for _, u := range units {
 			it := item{unit: u}
-			if len(u) > 1 && !i.opts.NoGroups {
-				it.prep, it.err = i.prepareGroup(pctx, u, w)
+			if u.again != "" || len(u.objs) > 1 && !i.opts.NoGroups {
+				it.prep, it.err = i.prepareGroup(pctx, u.objs, w)
 			}
 			select {
 			case items <- it:
@@ -564,7 +564,17 @@ func (i *Ingester) runUnits(ctx context.Context, units [][]sources.Object, w sou
 			it.prep.abort() // drained: the run is over
 			continue
 		}
-		alone := it.unit
+		alone := it.unit.objs
+		if again := it.unit.again; again != "" && (it.err != nil || it.prep.st == nil || it.prep.g.ID != again) {
+			// The committed group cannot be formed again as it was (a
+			// member unreadable now): its rows are stored; record its
+			// members, and never insert them under another token.
+			it.prep.abort()
+			if err := i.recordStoredByGroup(ctx, it.unit.objs, again, sum); err != nil {
+				runErr = err
+			}
+			continue
+		}
 		if it.prep != nil || it.err != nil {
 			var results []ObjectResult
 			var rest []sources.Object
@@ -579,8 +589,8 @@ func (i *Ingester) runUnits(ctx context.Context, units [][]sources.Object, w sou
 				}
 				// Nothing of the group was inserted: its objects go one by
 				// one.
-				i.deps.Logger.WarnContext(ctx, "small objects not grouped", "objects", len(it.unit), "err", err)
-				results, rest = nil, it.unit
+				i.deps.Logger.WarnContext(ctx, "small objects not grouped", "objects", len(it.unit.objs), "err", err)
+				results, rest = nil, it.unit.objs
 			}
 			for _, res := range results {
 				sum.add(res)
@@ -665,7 +675,8 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 		}
 		// Objects whose group was stored by a run that ended before
 		// recording them are recorded now, without being read (groups.go).
-		if fresh, err = i.recoverGroups(ctx, fresh, &sum); err != nil {
+		fresh, again, err := i.recoverGroups(ctx, fresh, &sum)
+		if err != nil {
 			return sum.finish(), err
 		}
 		earlier, err := i.startAttempts(ctx, fresh)
@@ -683,7 +694,7 @@ func (i *Ingester) Run(ctx context.Context, srcs []string, w sources.Window) (su
 			}
 			return nil
 		}
-		if err := i.runUnits(ctx, planGroups(fresh, earlier), w, one, &sum); err != nil {
+		if err := i.runUnits(ctx, append(again, planGroups(fresh, earlier)...), w, one, &sum); err != nil {
 			return sum.finish(), err
 		}
 	}

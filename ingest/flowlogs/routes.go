@@ -17,7 +17,7 @@ import (
 // to a running server, which owns the embedded engine.
 type IngestRequest struct {
 	// Sources are files, directories or s3:// prefixes, as the CLI takes.
-	Sources []string `json:"sources" binding:"required,min=1"`
+	Sources []string `json:"sources"`
 	// Since and Until bound the records' start time (RFC 3339; empty is
 	// open).
 	Since time.Time `json:"since"`
@@ -45,8 +45,12 @@ const DefaultStatusLimit = 50
 func (i *Ingester) HandOverRoutes(g *gin.RouterGroup, jobs *api.Jobs) {
 	g.POST("/ingest/flowlogs", func(c *gin.Context) {
 		var req IngestRequest
-		if err := c.ShouldBindJSON(&req); err != nil {
+		if err := api.DecodeJSON(c, &req); err != nil {
 			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+			return
+		}
+		if len(req.Sources) == 0 {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "sources is empty: list the files, directories or s3:// prefixes to ingest"})
 			return
 		}
 		if !req.Since.IsZero() && !req.Until.IsZero() && !req.Since.Before(req.Until) {

@@ -145,6 +145,18 @@ func TestHandOverJobs(t *testing.T) {
 		code, _ := handOver(c.token, c.srcs...)
 		require.Equal(t, c.code, code, c.where)
 	}
+	// Malformed bodies: a misspelt option is refused, not ignored (the
+	// ingest would run without the window asked for).
+	for _, body := range []string{
+		`{"sources":["` + root + `"],"sinse":"2026-11-01T00:00:00Z"}`,
+		`{"sources":"` + root + `"}`,
+		`{"sources":["` + root + `"]} {"sources":["` + outside + `"]}`,
+		`{`, ``,
+	} {
+		var e struct{ Error string }
+		require.Equal(t, http.StatusBadRequest, call(http.MethodPost, "/api/v1/ingest/flowlogs", ingestToken, body, &e), body)
+		require.NotEmpty(t, e.Error, body)
+	}
 	require.Equal(t, "0", objects())
 	var list struct{ Jobs []api.Job }
 	call(http.MethodGet, api.JobsPath, readToken, "", &list)

@@ -16,10 +16,10 @@ import (
 // snapshot ingest to the server that holds the embedded engine.
 type SnapshotRequest struct {
 	// Cluster is the cluster the snapshots belong to.
-	Cluster string `json:"cluster" binding:"required"`
+	Cluster string `json:"cluster"`
 	// Paths are files or directories readable by the server, under its
 	// ingest.roots.
-	Paths []string `json:"paths" binding:"required,min=1"`
+	Paths []string `json:"paths"`
 	// At is the snapshot time of files without one in their name (zero:
 	// file mtime).
 	At time.Time `json:"at"`
@@ -32,8 +32,16 @@ type SnapshotRequest struct {
 func Routes(g *gin.RouterGroup, s store.Store, jobs *api.Jobs) {
 	g.POST("/ingest/pods", func(c *gin.Context) {
 		var req SnapshotRequest
-		if err := c.ShouldBindJSON(&req); err != nil {
+		if err := api.DecodeJSON(c, &req); err != nil {
 			c.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+			return
+		}
+		switch {
+		case req.Cluster == "":
+			c.JSON(http.StatusBadRequest, gin.H{"error": "cluster is empty: name the cluster the snapshots belong to"})
+			return
+		case len(req.Paths) == 0:
+			c.JSON(http.StatusBadRequest, gin.H{"error": "paths is empty: list the snapshot files or directories"})
 			return
 		}
 		jobs.HandOver(c, "pods", req.Paths, func(paths []string) api.RunFunc {
