@@ -13,6 +13,7 @@ import (
 
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
+	"github.com/furrowdev/furrow/ingest/ledger"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -42,7 +43,7 @@ When furrow serve holds the data directory, the status comes from it
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			var rep flowlogs.StatusReport
+			var rep ledger.StatusReport
 			remote := func(addr string) error {
 				q := url.Values{"limit": {strconv.Itoa(limit)}}
 				if state != "" {
@@ -64,7 +65,7 @@ When furrow serve holds the data directory, the status comes from it
 			}
 			err := a.throughServerOrStore(ctx, cmd, "furrow ingest status", serverURL, true, remote,
 				func(s store.Store) (err error) {
-					rep, err = flowlogs.NewLedger(s, flowlogs.LedgerKind, version).Status(ctx, state, limit)
+					rep, err = ledger.New(s, flowlogs.LedgerKind, version).Status(ctx, state, limit)
 					return err
 				})
 			if err != nil {
@@ -87,7 +88,7 @@ When furrow serve holds the data directory, the status comes from it
 }
 
 // printIngestStatus writes the report as a table, newest object first.
-func printIngestStatus(cmd *cobra.Command, rep flowlogs.StatusReport) error {
+func printIngestStatus(cmd *cobra.Command, rep ledger.StatusReport) error {
 	w := cmd.OutOrStdout()
 	fmt.Fprintf(w, "flow logs: %d objects done, %d failed (furrow %s)\n", rep.Done, rep.Failed, rep.Version)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

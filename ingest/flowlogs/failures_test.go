@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
 
+	"github.com/furrowdev/furrow/ingest/ledger"
 	sources "github.com/furrowdev/furrow/ingest/source"
 )
 
@@ -64,12 +65,12 @@ func TestPermanentFailure(t *testing.T) {
 	// The status, through the API route.
 	r := gin.New()
 	in.Routes(r.Group("/api/v1"))
-	status := func(query string) StatusReport {
+	status := func(query string) ledger.StatusReport {
 		t.Helper()
 		rec := httptest.NewRecorder()
 		r.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/ingest/status"+query, nil))
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		var rep StatusReport
+		var rep ledger.StatusReport
 		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &rep))
 		return rep
 	}
@@ -178,5 +179,5 @@ func TestCorruptGzipIsPermanent(t *testing.T) {
 	rep, err := in.Ledger().Status(ctx, "failed", 10)
 	require.NoError(t, err)
 	require.Len(t, rep.Objects, 1)
-	require.Equal(t, DefaultVersion, rep.Objects[0].Version)
+	require.Equal(t, ledger.DefaultVersion, rep.Objects[0].Version)
 }

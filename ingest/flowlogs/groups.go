@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/furrowdev/furrow/ingest/ledger"
 	"github.com/furrowdev/furrow/ingest/pods"
 	sources "github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/internal/chsql"
@@ -49,64 +49,9 @@ const (
 	groupMaxObjects = 64
 )
 
-// groupRecord is a group in the ledger.
-type groupRecord struct {
-	ID       string
-	Members  []string // identities, in insert order
-	From, To time.Time
-}
-
-func (l *Ledger) groupKind() string { return l.kind + "-group" }
-
-// recordGroup writes g before its INSERT.
-func (l *Ledger) recordGroup(ctx context.Context, g groupRecord) error {
-	ts := func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05.000") }
-	err := l.s.Exec(ctx, `INSERT INTO ingested_objects (source_id, kind, url, started_at, finished_at)
-SELECT {id:String}, {kind:String}, {members:String}, {from:DateTime64(3, 'UTC')}, {to:DateTime64(3, 'UTC')}`,
-		store.WithParams(map[string]string{
-			"id": g.ID, "kind": l.groupKind(), "members": strings.Join(g.Members, "\n"),
-			"from": ts(g.From), "to": ts(g.To),
-		}))
-	if err != nil {
-		return fmt.Errorf("record a group of %d objects in the ingest ledger: %w", len(g.Members), err)
-	}
-	return nil
-}
-
-// groupsOf returns the recorded groups that hold any of ids.
-func (l *Ledger) groupsOf(ctx context.Context, ids []string) ([]groupRecord, error) {
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	var buf bytes.Buffer
-	err := l.s.Query(ctx, &buf, `SELECT source_id, url, toUnixTimestamp64Milli(started_at) AS from_ms, toUnixTimestamp64Milli(finished_at) AS to_ms
-FROM ingested_objects WHERE kind = {kind:String} AND hasAny(splitByChar('\n', url), {ids:Array(String)})`,
-		"JSONEachRow", store.WithParams(map[string]string{"kind": l.groupKind(), "ids": chsql.QuoteStrings(ids)}),
-		store.WithSettings(map[string]string{"output_format_json_quote_64bit_integers": "0"}))
-	if err != nil {
-		return nil, fmt.Errorf("read the groups of the ingest ledger: %w", err)
-	}
-	var out []groupRecord
-	dec := json.NewDecoder(&buf)
-	for dec.More() {
-		var row struct {
-			ID     string `json:"source_id"`
-			URL    string `json:"url"`
-			FromMS int64  `json:"from_ms"`
-			ToMS   int64  `json:"to_ms"`
-		}
-		if err := dec.Decode(&row); err != nil {
-			return nil, fmt.Errorf("read the groups of the ingest ledger: %w", err)
-		}
-		out = append(out, groupRecord{ID: row.ID, Members: strings.Split(row.URL, "\n"),
-			From: time.UnixMilli(row.FromMS), To: time.UnixMilli(row.ToMS)})
-	}
-	return out, nil
-}
-
 // groupCommitted reports whether g's INSERT committed: its rows carry its
 // id, within its start range (records without a start are stored at 0).
-func groupCommitted(ctx context.Context, s store.Store, g groupRecord) (bool, error) {
+func groupCommitted(ctx context.Context, s store.Store, g ledger.Group) (bool, error) {
 	var buf bytes.Buffer
 	err := s.Query(ctx, &buf, `SELECT count() > 0 FROM flow_logs
 WHERE (start BETWEEN toDateTime({from:Int64}) AND toDateTime({to:Int64}) OR start = toDateTime(0)) AND ingest_group = {id:String}`,
@@ -137,7 +82,7 @@ func (i *Ingester) recoverGroups(ctx context.Context, fresh []sources.Object, su
 		ids[k] = sources.ID(o)
 		byID[ids[k]] = o
 	}
-	groups, err := i.ledger.groupsOf(ctx, ids)
+	groups, err := i.ledger.GroupsOf(ctx, ids)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -186,9 +131,9 @@ func (i *Ingester) recordStoredByGroup(ctx context.Context, objs []sources.Objec
 		return nil
 	}
 	now := i.deps.Now()
-	entries := make([]LedgerEntry, len(objs))
+	entries := make([]ledger.Entry, len(objs))
 	for k, o := range objs {
-		entries[k] = LedgerEntry{ID: sources.ID(o), URL: o.URL, Size: o.Size, StartedAt: now, FinishedAt: now}
+		entries[k] = ledger.Entry{ID: sources.ID(o), URL: o.URL, Size: o.Size, StartedAt: now, FinishedAt: now}
 	}
 	if err := i.ledger.RecordMany(ctx, entries); err != nil {
 		return err
@@ -258,7 +203,7 @@ type member struct {
 
 // preparedGroup is a group read and staged, ready for its INSERT.
 type preparedGroup struct {
-	g     groupRecord
+	g     ledger.Group
 	st    store.BlockStream // nil: fewer than two members could be read
 	ok    []member
 	alone []sources.Object // to be ingested one by one
@@ -320,7 +265,7 @@ func (i *Ingester) prepareGroup(ctx context.Context, objs []sources.Object, w so
 		p.ok = nil
 		return p, nil
 	}
-	g := groupRecord{ID: i.groupID(p.ok, w)}
+	g := ledger.Group{ID: i.groupID(p.ok, w)}
 	lo, hi := int64(0), int64(0)
 	for _, m := range p.ok {
 		g.Members = append(g.Members, m.res.ID)
@@ -400,12 +345,12 @@ func (i *Ingester) commitGroup(ctx context.Context, p *preparedGroup) ([]ObjectR
 		return nil, alone, nil
 	}
 	now := i.deps.Now()
-	entries := make([]LedgerEntry, len(ok))
+	entries := make([]ledger.Entry, len(ok))
 	results := make([]ObjectResult, len(ok))
 	for k, m := range ok {
 		m.res.Seconds = now.Sub(m.started).Seconds()
 		m.res.Attempts = 1
-		entries[k] = LedgerEntry{ID: m.res.ID, URL: m.obj.URL, Size: m.obj.Size, Read: m.res.Read, Stored: m.res.Stored,
+		entries[k] = ledger.Entry{ID: m.res.ID, URL: m.obj.URL, Size: m.obj.Size, Read: m.res.Read, Stored: m.res.Stored,
 			Rejected: m.res.Rejected, FirstErrors: m.res.Errors, StartedAt: m.started, FinishedAt: now}
 		results[k] = m.res
 	}
@@ -441,7 +386,7 @@ func (i *Ingester) groupID(ms []member, w sources.Window) string {
 func (i *Ingester) storeGroup(ctx context.Context, p *preparedGroup) (stored bool, err error) {
 	g, st := p.g, p.st
 	p.st = nil
-	if err := i.ledger.recordGroup(ctx, g); err != nil {
+	if err := i.ledger.RecordGroup(ctx, g); err != nil {
 		st.Abort()
 		return false, err
 	}
@@ -504,4 +449,19 @@ func (i *Ingester) readWhole(ctx context.Context, obj sources.Object, w sources.
 		m.res.Errors = append(m.res.Errors, e.Error())
 	}
 	return m, nil
+}
+
+// storedRows counts the rows of flow_logs read from any of locations.
+func storedRows(ctx context.Context, s store.Store, locations []string) (int64, error) {
+	var buf bytes.Buffer
+	err := s.Query(ctx, &buf, "SELECT count() FROM flow_logs WHERE source IN {locs:Array(String)}", "TSV",
+		store.WithParams(map[string]string{"locs": chsql.QuoteStrings(locations)}))
+	if err != nil {
+		return 0, fmt.Errorf("count the rows already stored: %w", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(buf.String()), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("count the rows already stored: %w", err)
+	}
+	return n, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/furrowdev/furrow/ingest/ledger"
 	"github.com/furrowdev/furrow/ingest/pods"
 	sources "github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/store"
@@ -55,7 +56,7 @@ type Dependencies struct {
 	Now func() time.Time
 	// Version is the running binary's version (main.version). Permanent
 	// failures are recorded under it, so that another binary tries those
-	// objects again; "" means DefaultVersion.
+	// objects again; "" means ledger.DefaultVersion.
 	Version string
 }
 
@@ -109,7 +110,7 @@ type Ingester struct {
 	deps   Dependencies
 	opts   IngestOptions
 	attr   *Attributor
-	ledger *Ledger
+	ledger *ledger.Ledger
 	m      *metrics
 	wm     *insertMetrics
 	pools  *pools // shared by the copies Routes makes
@@ -154,12 +155,12 @@ func NewIngester(deps Dependencies, opts IngestOptions) (*Ingester, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Ingester{deps: deps, opts: opts, attr: a, ledger: NewLedger(deps.Store, LedgerKind, deps.Version), pools: &pools{},
+	return &Ingester{deps: deps, opts: opts, attr: a, ledger: ledger.New(deps.Store, LedgerKind, deps.Version), pools: &pools{},
 		m: newMetrics(deps.Registry), wm: newInsertMetrics(deps.Registry)}, nil
 }
 
 // Ledger is the ingester's ledger, for a source.Poller.
-func (i *Ingester) Ledger() *Ledger { return i.ledger }
+func (i *Ingester) Ledger() *ledger.Ledger { return i.ledger }
 
 // Ingest is IngestObject as a source.Ingest, for the poller: a file that is
 // not a flow log is recorded and skipped, not retried; an object that
@@ -177,10 +178,10 @@ func (i *Ingester) startAttempts(ctx context.Context, objs []sources.Object) (ma
 	for start := 0; start < len(objs); start += 1000 {
 		batch := objs[start:min(start+1000, len(objs))]
 		ids := make([]string, len(batch))
-		as := make([]Attempt, len(batch))
+		as := make([]ledger.Attempt, len(batch))
 		for k, o := range batch {
 			ids[k] = sources.ID(o)
-			as[k] = Attempt{ID: ids[k], Location: sources.Location(o)}
+			as[k] = ledger.Attempt{ID: ids[k], Location: sources.Location(o)}
 		}
 		earlier, err := i.ledger.EarlierAttempts(ctx, ids)
 		if err != nil {
@@ -413,7 +414,7 @@ func (i *Ingester) fail(ctx context.Context, res *ObjectResult, obj sources.Obje
 		res.Permanent = true
 		res.Error = fmt.Sprintf("%s (permanent: not retried until the object or furrow changes; --retry-failed forces it)", err)
 		i.m.permanent.Inc()
-		if rerr := i.ledger.RecordFailure(ctx, FailureEntry{ID: res.ID, URL: obj.URL, Reason: err.Error(), Read: res.Read, FailedAt: i.deps.Now()}); rerr != nil {
+		if rerr := i.ledger.RecordFailure(ctx, ledger.FailureEntry{ID: res.ID, URL: obj.URL, Reason: err.Error(), Read: res.Read, FailedAt: i.deps.Now()}); rerr != nil {
 			err = errors.Join(err, rerr)
 		}
 	}
@@ -422,7 +423,7 @@ func (i *Ingester) fail(ctx context.Context, res *ObjectResult, obj sources.Obje
 }
 
 func (i *Ingester) record(ctx context.Context, res *ObjectResult, obj sources.Object, started time.Time) error {
-	err := i.ledger.Record(ctx, LedgerEntry{
+	err := i.ledger.Record(ctx, ledger.Entry{
 		ID: res.ID, URL: obj.URL, Size: obj.Size, Read: res.Read, Stored: res.Stored, Rejected: res.Rejected,
 		FirstErrors: res.Errors, StartedAt: started, FinishedAt: i.deps.Now(),
 	})

@@ -1,4 +1,4 @@
-package flowlogs
+package ledger
 
 import (
 	"bytes"
@@ -23,9 +23,9 @@ type Ledger struct {
 	version string // the binary's, which permanent failures are recorded under
 }
 
-// NewLedger returns the ledger of objects of kind (e.g. "flowlogs") in s,
+// New returns the ledger of objects of kind (e.g. "flowlogs") in s,
 // kept by furrow version (see RecordFailure; "" means DefaultVersion).
-func NewLedger(s store.Store, kind, version string) *Ledger {
+func New(s store.Store, kind, version string) *Ledger {
 	if version == "" {
 		version = DefaultVersion
 	}
@@ -64,8 +64,8 @@ func (l *Ledger) Done(ctx context.Context, ids []string) (map[string]bool, error
 	return out, nil
 }
 
-// LedgerEntry is one ingested object.
-type LedgerEntry struct {
+// Entry is one ingested object.
+type Entry struct {
 	ID, URL                string
 	Size                   int64
 	Read, Stored, Rejected int64
@@ -74,12 +74,12 @@ type LedgerEntry struct {
 }
 
 // Record marks an object as ingested.
-func (l *Ledger) Record(ctx context.Context, e LedgerEntry) error {
-	return l.RecordMany(ctx, []LedgerEntry{e})
+func (l *Ledger) Record(ctx context.Context, e Entry) error {
+	return l.RecordMany(ctx, []Entry{e})
 }
 
 // RecordMany marks objects as ingested, in one insert.
-func (l *Ledger) RecordMany(ctx context.Context, es []LedgerEntry) error {
+func (l *Ledger) RecordMany(ctx context.Context, es []Entry) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -185,19 +185,4 @@ FROM (SELECT arrayJoin(arrayZip({ids:Array(String)}, {locs:Array(String)})) AS t
 		return fmt.Errorf("record %d objects as started in the ingest ledger: %w", len(as), err)
 	}
 	return nil
-}
-
-// storedRows counts the rows of flow_logs read from any of locations.
-func storedRows(ctx context.Context, s store.Store, locations []string) (int64, error) {
-	var buf bytes.Buffer
-	err := s.Query(ctx, &buf, "SELECT count() FROM flow_logs WHERE source IN {locs:Array(String)}", "TSV",
-		store.WithParams(map[string]string{"locs": chsql.QuoteStrings(locations)}))
-	if err != nil {
-		return 0, fmt.Errorf("count the rows already stored: %w", err)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(buf.String()), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("count the rows already stored: %w", err)
-	}
-	return n, nil
 }

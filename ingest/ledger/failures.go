@@ -1,4 +1,4 @@
-package flowlogs
+package ledger
 
 import (
 	"bytes"
