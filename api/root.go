@@ -51,6 +51,7 @@ type Server struct {
 	sql     *sqlapi.Runner
 	engine  *gin.Engine
 	groups  map[string]*gin.RouterGroup // by scopes, see Group
+	facts   engineFacts                 // the engine's version and time zone, for the ClickHouse interface
 
 	mu   sync.Mutex
 	http *http.Server
@@ -114,6 +115,10 @@ func (s *Server) router() *gin.Engine {
 	e.GET("/metrics", s.auth.middleware, needScope(ScopeRead), gin.WrapH(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
 	s.groups = map[string]*gin.RouterGroup{}
 	s.group(e, ScopeRead).POST("/sql", s.handleSQL)
+	// The ClickHouse HTTP interface authenticates as ClickHouse clients do
+	// (basic auth, X-ClickHouse-Key…) and answers errors as a server does.
+	e.Any("/clickhouse", s.handleClickHouse("/clickhouse"))
+	e.Any("/clickhouse/*path", s.handleClickHouse("/clickhouse"))
 	return e
 }
 

@@ -90,6 +90,7 @@ var systemTables = map[string][]string{
 	"tables":             {"data_paths", "metadata_path"},
 	"parts":              {"path", "disk_name"},
 	"columns":            nil,
+	"settings":           nil, // clients read it when they connect
 	"functions":          nil,
 	"table_functions":    nil,
 	"formats":            nil,

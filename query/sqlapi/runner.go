@@ -60,6 +60,13 @@ func (r *Runner) Run(ctx context.Context, w io.Writer, sql string, format Format
 		}
 		r.plans.put(key, p)
 	}
+	// This endpoint picks the format and the limits itself.
+	if p.trailing.format != "" {
+		return errFormatClause
+	}
+	if p.trailing.settings != nil {
+		return errSettingsClause
+	}
 	err := r.store.Query(ctx, w, p.sql, string(format),
 		store.WithSettings(r.cfg.settings()), store.WithParams(params))
 	return r.classifyError(err)
@@ -68,8 +75,9 @@ func (r *Runner) Run(ctx context.Context, w io.Writer, sql string, format Format
 // plan is a statement ready to run.
 type plan struct {
 	kind      kind
-	canonical string // formatQuerySingleLine's output
-	sql       string // what is sent, without the settings
+	canonical string   // formatQuerySingleLine's output, without its trailing clauses
+	sql       string   // what is sent, without the settings
+	trailing  trailing // the statement's own FORMAT and SETTINGS clauses
 }
 
 // prepare canonicalizes, classifies and wraps one statement.
@@ -103,6 +111,10 @@ func (r *Runner) prepare(ctx context.Context, sql string, params map[string]stri
 	if chsql.OneStatement(canonical) != nil {
 		return plan{}, errMultiStatement
 	}
+	canonical, tr := cutTrailing(canonical)
+	if canonical == "" {
+		return plan{}, ErrEmptyQuery
+	}
 	// EXPLAIN AST runs under readonly=1 like every statement sent for the
 	// user. Its SETTINGS clause shows up in the tree as one Set node, which
 	// withoutOwnSettings takes out again; a second one is the user's.
@@ -124,7 +136,7 @@ func (r *Runner) prepare(ctx context.Context, sql string, params map[string]stri
 	if err != nil {
 		return plan{}, err
 	}
-	p := plan{kind: k, canonical: canonical, sql: canonical}
+	p := plan{kind: k, canonical: canonical, sql: canonical, trailing: tr}
 	if k == kindSelect {
 		p.sql = "SELECT * FROM (" + canonical + ")"
 	}
