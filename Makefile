@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-test build run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-test build run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency clean
 
 all: build
 
@@ -29,7 +29,11 @@ setup-minio:
 setup-k8s:
 	@bash scripts/setup-k8s.sh
 
-setup-test: setup setup-minio setup-k8s
+## setup-node-client: the official ClickHouse JS client (npm, pinned, integrity checked) the tests run against /clickhouse/
+setup-node-client:
+	@bash scripts/setup-node-client.sh
+
+setup-test: setup setup-minio setup-k8s setup-node-client
 
 build: setup
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(FURROW) ./cmd/furrow
