@@ -28,11 +28,17 @@ const (
 // startClickHouseServer serves furrow's schema, with a few flows, on a
 // loopback port, with a read token (subject analyst) and an ingest-only
 // token (subject loader); not in dev mode, so every request authenticates.
-func startClickHouseServer(t *testing.T) *testServer {
+func startClickHouseServer(t *testing.T, edit ...func(*Configuration)) *testServer {
 	t.Helper()
 	tokens := filepath.Join(t.TempDir(), "tokens")
 	require.NoError(t, os.WriteFile(tokens, []byte("analyst read "+analystToken+"\nloader ingest "+loaderToken+"\n"), 0o600))
-	s := newTestServer(t, func(c *Configuration, _ *Dependencies) { c.Tokens = nil; c.TokensFile = tokens })
+	s := newTestServer(t, func(c *Configuration, _ *Dependencies) {
+		c.Tokens = nil
+		c.TokensFile = tokens
+		for _, e := range edit {
+			e(c)
+		}
+	})
 	ctx := context.Background()
 	_, err := migrations.New(s.deps.Store, migrations.Options{}).Up(ctx)
 	require.NoError(t, err)
@@ -49,10 +55,15 @@ FROM numbers(500)`))
 
 func openClickHouseGo(t *testing.T, s *testServer, user, password string) clickhouse.Conn {
 	t.Helper()
+	return openClickHouseGoAt(t, s.Addr(), "/clickhouse/", user, password)
+}
+
+func openClickHouseGoAt(t *testing.T, addr, path, user, password string) clickhouse.Conn {
+	t.Helper()
 	conn, err := clickhouse.Open(&clickhouse.Options{
 		Protocol:    clickhouse.HTTP,
-		Addr:        []string{s.Addr()},
-		HttpUrlPath: "/clickhouse/",
+		Addr:        []string{addr},
+		HttpUrlPath: path,
 		Auth:        clickhouse.Auth{Username: user, Password: password},
 		DialTimeout: 5 * time.Second,
 	})
@@ -281,4 +292,21 @@ func reflectNew(t interface{ String() string }) any {
 	}
 	var v any
 	return &v
+}
+
+// TestClickHouseOwnListener: http.clickhouse_listen serves the interface
+// at the root of its own address, for tools that take no path.
+func TestClickHouseOwnListener(t *testing.T) {
+	s := startClickHouseServer(t, func(c *Configuration) { c.ClickHouseListen = "127.0.0.1:0" })
+	require.NotEmpty(t, s.ClickHouseAddr())
+	conn := openClickHouseGoAt(t, s.ClickHouseAddr(), "", "analyst", analystToken)
+	var n uint64
+	require.NoError(t, conn.QueryRow(context.Background(), "SELECT count() FROM flow_logs").Scan(&n))
+	require.EqualValues(t, 500, n)
+	err := openClickHouseGoAt(t, s.ClickHouseAddr(), "", "analyst", "nope").Ping(context.Background())
+	requireException(t, err, 516)
+
+	_, err = New(Configuration{Listen: "127.0.0.1:0", ClickHouseListen: "0.0.0.0:8123", ReadTimeout: time.Second,
+		WriteTimeout: time.Minute, SQL: DefaultConfiguration().SQL}, Dependencies{Store: s.deps.Store, Registry: s.registry})
+	require.ErrorContains(t, err, "without authentication")
 }

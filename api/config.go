@@ -34,7 +34,13 @@ type Configuration struct {
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// ShutdownTimeout bounds the wait for in-flight requests on Stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	// SQL limits the queries of POST /api/v1/sql.
+	// ClickHouseListen, when set, also serves the ClickHouse HTTP interface
+	// (always at /clickhouse/ on Listen) at the root of its own address,
+	// for tools that cannot be given a path (e.g. "127.0.0.1:8123").
+	// Same tokens and dev-mode rule as Listen.
+	ClickHouseListen string `yaml:"clickhouse_listen"`
+	// SQL limits the queries of POST /api/v1/sql and of the ClickHouse
+	// HTTP interface.
 	SQL sqlapi.Configuration `yaml:"sql"`
 }
 
@@ -54,6 +60,11 @@ func DefaultConfiguration() Configuration {
 func (c Configuration) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("listen %q: %w (use host:port, e.g. 127.0.0.1:8080)", c.Listen, err)
+	}
+	if c.ClickHouseListen != "" {
+		if _, _, err := net.SplitHostPort(c.ClickHouseListen); err != nil {
+			return fmt.Errorf("clickhouse_listen %q: %w (use host:port, e.g. 127.0.0.1:8123)", c.ClickHouseListen, err)
+		}
 	}
 	if c.WriteTimeout > 0 && c.WriteTimeout <= c.SQL.MaxExecutionTime {
 		return fmt.Errorf("write_timeout (%s) must exceed sql.max_execution_time (%s), or results would be cut off", c.WriteTimeout, c.SQL.MaxExecutionTime)

@@ -57,6 +57,11 @@ type Server struct {
 	http *http.Server
 	addr net.Addr
 	done chan struct{} // closed when Serve returns
+
+	// The ClickHouse interface's own listener (clickhouse_listen).
+	chHTTP *http.Server
+	chAddr net.Addr
+	chDone chan struct{}
 }
 
 // New checks the configuration and builds the router. It does not listen:
@@ -76,6 +81,9 @@ func New(cfg Configuration, deps Dependencies) (*Server, error) {
 	}
 	if len(tokens) == 0 && !cfg.DevMode && !loopbackListen(cfg.Listen) {
 		return nil, fmt.Errorf("api: refusing to listen on %s without authentication: set tokens or tokens_file, or listen on 127.0.0.1", cfg.Listen)
+	}
+	if len(tokens) == 0 && !cfg.DevMode && cfg.ClickHouseListen != "" && !loopbackListen(cfg.ClickHouseListen) {
+		return nil, fmt.Errorf("api: refusing to listen on %s without authentication: set tokens or tokens_file, or listen on 127.0.0.1", cfg.ClickHouseListen)
 	}
 	logger := deps.Logger
 	if logger == nil {
@@ -181,6 +189,30 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
 	s.done = make(chan struct{})
+	if s.cfg.ClickHouseListen != "" {
+		chLn, err := lc.Listen(ctx, "tcp", s.cfg.ClickHouseListen)
+		if err != nil {
+			_ = ln.Close()
+			s.http = nil
+			return fmt.Errorf("api: listen on %s (clickhouse_listen): %w", s.cfg.ClickHouseListen, err)
+		}
+		e := gin.New()
+		_ = e.SetTrustedProxies(nil)
+		e.ForwardedByClientIP = false
+		e.Use(s.observe, s.recoverPanic)
+		e.Any("/*path", s.handleClickHouse(""))
+		s.chAddr = chLn.Addr()
+		s.chHTTP = &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.cfg.ReadTimeout,
+			WriteTimeout: s.cfg.WriteTimeout, ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+		s.chDone = make(chan struct{})
+		s.logger.Info("api: ClickHouse HTTP interface listening", "address", s.chAddr.String())
+		go func() {
+			defer close(s.chDone)
+			if err := s.chHTTP.Serve(chLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.logger.Error("api: ClickHouse interface stopped", "error", err)
+			}
+		}()
+	}
 	if s.cfg.DevMode {
 		s.logger.Warn("api: dev mode: requests from loopback clients need no token (any local reverse proxy counts as loopback)", "address", s.addr.String())
 	}
@@ -205,12 +237,24 @@ func (s *Server) Addr() string {
 	return s.addr.String()
 }
 
+// ClickHouseAddr is the address of the ClickHouse interface's own
+// listener, or "" when there is none (or before Start).
+func (s *Server) ClickHouseAddr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.chAddr == nil {
+		return ""
+	}
+	return s.chAddr.String()
+}
+
 // Stop stops accepting connections and waits for in-flight requests, at
 // most shutdown_timeout (or until ctx is done); then it closes what is
 // left.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	srv, done := s.http, s.done
+	chSrv, chDone := s.chHTTP, s.chDone
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -223,6 +267,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	err := srv.Shutdown(ctx)
 	if err != nil {
 		err = errors.Join(fmt.Errorf("api: graceful shutdown: %w", err), srv.Close())
+	}
+	if chSrv != nil {
+		if cerr := chSrv.Shutdown(ctx); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("api: graceful shutdown of the ClickHouse interface: %w", cerr), chSrv.Close())
+		}
+		<-chDone
 	}
 	<-done
 	s.logger.Info("api: stopped")
