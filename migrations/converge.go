@@ -48,6 +48,7 @@ func historyTTL(days Days) string {
 var ttlTargets = []ttlTarget{
 	{"flow_logs", func(d Days) string { return fmt.Sprintf("start + INTERVAL %d DAY", d) }, func(r Retention) Days { return r.FlowLogs }},
 	{"flow_traffic_hourly", func(d Days) string { return fmt.Sprintf("hour + INTERVAL %d DAY", d) }, func(r Retention) Days { return r.FlowRollups }},
+	{"flow_traffic_daily", func(d Days) string { return fmt.Sprintf("day + INTERVAL %d DAY", d) }, func(r Retention) Days { return r.FlowRollups }},
 	{"pod_ips", historyTTL, func(r Retention) Days { return r.Pods }},
 	{"k8s_nodes", historyTTL, func(r Retention) Days { return r.Pods }},
 }

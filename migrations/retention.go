@@ -13,8 +13,8 @@ type Retention struct {
 	// FlowLogs keeps raw flow-log records (flow_logs) this long after
 	// their start time, e.g. 30d; 0 keeps them forever.
 	FlowLogs Days `yaml:"flow_logs"`
-	// FlowRollups keeps the hourly traffic rollup (flow_traffic_hourly)
-	// this long after its hour; 0 keeps it forever. Dashboards and reports
+	// FlowRollups keeps the traffic rollups (flow_traffic_hourly and
+	// flow_traffic_daily) this long after their hour or day; 0 keeps it forever. Dashboards and reports
 	// over long periods read the rollup, so it outlives the raw flows.
 	FlowRollups Days `yaml:"flow_rollups"`
 	// Pods keeps pod and node history (pod_ips, k8s_nodes) this long

@@ -108,6 +108,7 @@ func TestRetentionTTLsFromEveryVersion(t *testing.T) {
 	want := map[string]string{
 		"flow_logs":           "start + toIntervalDay(30)",
 		"flow_traffic_hourly": "hour + toIntervalDay(395)",
+		"flow_traffic_daily":  "day + toIntervalDay(395)",
 		"pod_ips":             historyTTL(45),
 		"k8s_nodes":           historyTTL(45),
 		"ingested_objects":    "", // the ledger is kept: an object it forgets would be ingested twice
@@ -122,7 +123,7 @@ func TestRetentionTTLsFromEveryVersion(t *testing.T) {
 			require.NoError(t, err)
 			_, err = m.Up(ctx)
 			require.NoError(t, err)
-			require.Len(t, s.alters(), 4, "one ALTER per table with a retention: %q", s.alters())
+			require.Len(t, s.alters(), 5, "one ALTER per table with a retention: %q", s.alters())
 			got := engines(t, s)
 			for table, ttl := range want {
 				require.Equal(t, ttl, ttlOf(got[table]), table)
@@ -258,6 +259,7 @@ func TestClusterConverge(t *testing.T) {
 	require.Equal(t, []string{
 		"ALTER TABLE flow_logs_local ON CLUSTER `furrow` MODIFY TTL start + INTERVAL 30 DAY",
 		"ALTER TABLE flow_traffic_hourly_local ON CLUSTER `furrow` MODIFY TTL hour + INTERVAL 395 DAY",
+		"ALTER TABLE flow_traffic_daily_local ON CLUSTER `furrow` MODIFY TTL day + INTERVAL 395 DAY",
 		"ALTER TABLE pod_ips_local ON CLUSTER `furrow` MODIFY TTL if(valid_to = 0, toDateTime('2106-01-01 00:00:00', 'UTC'), toDateTime(valid_to) + INTERVAL 45 DAY)",
 		"ALTER TABLE k8s_nodes_local ON CLUSTER `furrow` MODIFY TTL if(valid_to = 0, toDateTime('2106-01-01 00:00:00', 'UTC'), toDateTime(valid_to) + INTERVAL 45 DAY)",
 	}, s.alters())

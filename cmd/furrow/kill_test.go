@@ -42,9 +42,9 @@ func TestIngestSIGKILLThenRerun(t *testing.T) {
 			r := runFurrow(t, nil, "--data", data, "ingest", "flowlogs", src)
 			require.Equal(t, 0, r.code, r.stderr)
 			r = runFurrow(t, nil, "--data", data, "sql",
-				"SELECT (SELECT count() FROM flow_logs), (SELECT sum(records) FROM flow_traffic_hourly), (SELECT uniqExact(source) FROM flow_logs)")
+				"SELECT (SELECT count() FROM flow_logs), (SELECT sum(records) FROM flow_traffic_hourly), (SELECT sum(records) FROM flow_traffic_daily), (SELECT uniqExact(source) FROM flow_logs)")
 			require.Equal(t, 0, r.code, r.stderr)
-			require.Equal(t, fmt.Sprintf("%d\t%d\t%d", objects*per, objects*per, objects), strings.TrimSpace(r.stdout))
+			require.Equal(t, fmt.Sprintf("%d\t%d\t%d\t%d", objects*per, objects*per, objects*per, objects), strings.TrimSpace(r.stdout))
 		})
 	}
 }

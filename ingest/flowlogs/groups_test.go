@@ -257,7 +257,7 @@ func TestGroupStoredWithoutRollup(t *testing.T) {
 	sum, err := in.Run(ctx, []string{dir}, sources.Window{})
 	require.NoError(t, err)
 	require.Equal(t, 6, sum.Ingested)
-	require.Equal(t, fmt.Sprintf("3000\t%d\t3000", want),
-		queryTSV(t, s, "SELECT (SELECT count() FROM flow_logs), (SELECT sum(bytes) FROM flow_logs), (SELECT sum(records) FROM flow_traffic_hourly)"))
+	require.Equal(t, fmt.Sprintf("3000\t%d\t3000\t3000", want),
+		queryTSV(t, s, "SELECT (SELECT count() FROM flow_logs), (SELECT sum(bytes) FROM flow_logs), (SELECT sum(records) FROM flow_traffic_hourly), (SELECT sum(records) FROM flow_traffic_daily)"))
 	require.Equal(t, "6", doneObjects(t, s))
 }

@@ -138,7 +138,7 @@ func (r *Reports) fillSides(ctx context.Context, f Filter, c *Comparison) error 
   round(sum(transfer_bytes)) AS total_bytes,
   round(sumIf(transfer_bytes, ` + classCond + `)) AS class_bytes,
   round(sumIf(cost_usd, ` + classCond + `), 9) AS cost_usd
-FROM flow_traffic_hourly
+FROM ` + rollupFrom(p, from, to, c.At) + `
 WHERE ` + p.sql() + `
 GROUP BY side`
 	rows, err := queryRows[struct {

@@ -28,7 +28,7 @@ func (r *Reports) CostPerDay(ctx context.Context, f Filter) (DayCosts, error) {
 	f.apply(p, f.rollupOpts())
 	q := `SELECT toString(toDate(hour)) AS day, traffic_class AS class,
   round(sum(transfer_bytes)) AS bytes, round(sum(cost_usd), 9) AS cost_usd, sum(records) AS records
-FROM flow_traffic_hourly
+FROM ` + rollupFrom(p, f.From, f.To) + `
 WHERE ` + p.sql() + `
 GROUP BY day, class
 ORDER BY day, class`

@@ -89,10 +89,11 @@ func (r *Reports) zoneTraffic(ctx context.Context, f Filter, from, to time.Time)
 	p := newParams()
 	f.apply(p, filterOpts{timeCol: "hour", from: from, to: to, allClasses: len(f.Classes) == 0})
 	where := p.sql()
+	table := rollupFrom(p, from, to)
 	side := func(prefix string) string {
 		return `SELECT ` + prefix + `_cluster AS cluster, ` + prefix + `_namespace AS namespace,
     ` + prefix + `_workload AS workload, ` + prefix + `_zone AS zone, transfer_bytes
-  FROM flow_traffic_hourly
+  FROM ` + table + `
   WHERE ` + where + ` AND ` + prefix + `_kind = 'pod' AND ` + prefix + `_workload != ''`
 	}
 	// The namespace/workload filter matches either end; keep only the

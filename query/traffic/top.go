@@ -86,6 +86,10 @@ func topTalkersSQL(src source, f Filter, by By) (string, *params) {
 	f.apply(p, filterOpts{timeCol: src.timeCol, from: f.From, to: f.To})
 	limit := p.add("limit", "UInt32", strconv.Itoa(f.limit()))
 	keys := strings.Join(append(keyColumns(by, "src"), keyColumns(by, "dst")...), ", ")
+	table := src.table
+	if src == rollup {
+		table = rollupFrom(p, f.From, f.To)
+	}
 	q := `SELECT src, dst, round(bytes) AS bytes, round(cost_usd, 9) AS cost_usd, records,
   if(total > 0, bytes / total, 0) AS share
 FROM (
@@ -100,7 +104,7 @@ FROM (
       sum(transfer_bytes) AS k_bytes,
       sum(cost_usd) AS k_cost_usd,
       ` + src.records + ` AS k_records
-    FROM ` + src.table + `
+    FROM ` + table + `
     WHERE ` + p.sql() + `
     GROUP BY ` + keys + `
   )
