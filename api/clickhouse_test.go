@@ -102,6 +102,13 @@ func TestClickHouseGoOverHTTP(t *testing.T) {
 	require.NoError(t, rows.Err())
 	require.Equal(t, 50, n)
 
+	// An empty result.
+	rows, err = conn.Query(ctx, "SELECT src_namespace, bytes FROM flow_logs WHERE bytes > 1e15")
+	require.NoError(t, err)
+	require.False(t, rows.Next())
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+
 	// A dashboard's query, with parameters bound by the engine.
 	var ns string
 	var total uint64
@@ -229,6 +236,7 @@ func TestClickHouseHTTPInterface(t *testing.T) {
 			wantHeader: map[string]string{"X-ClickHouse-Query-Id": "my-query-1", "X-ClickHouse-Timezone": "Etc/UTC"}},
 		{name: "unknown client setting ignored", method: "GET", target: q("SELECT 1", "session_id", "abc", "quota_key", "q", "max_threads", "64"), status: 200, want: "1\n",
 			wantHeader: map[string]string{"X-Furrow-Ignored-Settings": "max_threads"}},
+		{name: "empty result keeps the JSON frame", method: "POST", target: base, body: "SELECT 1 AS x WHERE 0 FORMAT JSON", status: 200, want: `"rows": 0`},
 		{name: "handshake", method: "POST", target: base, body: "SELECT displayName(), version(), revision(), timezone() FORMAT TSV", status: 200},
 		{name: "system.settings", method: "POST", target: base, body: "SELECT name, value, readonly FROM system.settings WHERE name = 'max_result_rows'", status: 200, want: "max_result_rows\t"},
 		{name: "Parquet", method: "POST", target: base, body: "SELECT 1 AS a FORMAT Parquet", status: 200, want: "PAR1",

@@ -339,6 +339,9 @@ func (s *Store) run(ctx context.Context, q, format string, plain bool) ([]byte, 
 		}
 		var done bool
 		out, done, err = st.next(out)
+		if err != nil && strings.Contains(err.Error(), errNoActiveStream) {
+			done, err = true, nil // the end of the result, said another way
+		}
 		if err != nil {
 			st.close(false)
 			return nil, store.ParseError(err.Error())
@@ -349,6 +352,11 @@ func (s *Store) run(ctx context.Context, q, format string, plain bool) ([]byte, 
 		}
 	}
 }
+
+// errNoActiveStream is what chDB 26.5 answers the fetch after the last
+// chunk of some streaming queries instead of an empty chunk (verified: a
+// JSON result with no rows, after its frame). It ends the result.
+const errNoActiveStream = "No active streaming query"
 
 // useDatabase makes the Store's database the engine's current one; the
 // caller holds the engine.

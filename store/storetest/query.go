@@ -169,6 +169,21 @@ func testFormats(t *testing.T, s store.Store) {
 			tt.check(t, []byte(out))
 		})
 	}
+	// An empty result keeps its format's frame (the embedded engine's
+	// streaming path once failed JSON with "No active streaming query").
+	t.Run("empty result", func(t *testing.T) {
+		const empty = "SELECT number AS n FROM numbers(3) WHERE n > 5"
+		var rows struct {
+			Meta []struct{ Name string } `json:"meta"`
+			Rows *int                    `json:"rows"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(query(t, s, empty, "JSON")), &rows))
+		require.Len(t, rows.Meta, 1)
+		require.NotNil(t, rows.Rows)
+		require.Equal(t, 0, *rows.Rows)
+		require.Equal(t, "n\n", query(t, s, empty, "TSVWithNames"))
+		require.Equal(t, "", query(t, s, empty, "TSV"))
+	})
 	t.Run("unknown format", func(t *testing.T) {
 		err := s.Query(context.Background(), io.Discard, q, "NoSuchFormat")
 		require.Error(t, err)
