@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -71,12 +72,17 @@ func BenchmarkTopTalkersRollup30d(b *testing.B) {
 		defer func() { useDaily = true }()
 		benchTop(b, s, rollup)
 	})
-	b.Logf("target: < 100 ms/query (daily)")
+	fmt.Printf("target: < 100 ms/query (daily); baseline: hourly-only, 101–177 ms in issue 9\n")
 }
 
-// BenchmarkTopTalkersRaw runs the same query on flow_logs holding
-// FURROW_BENCH_RAW_ROWS records (default 10M) over 30 days, generated in
-// the engine.
+// BenchmarkTopTalkersRaw: flow_logs holding FURROW_BENCH_RAW_ROWS records
+// (default 10M; issue 9's target is for 100M) over 30 days between the
+// same 2,000 workload pairs (as in fillRollup30d), generated in the engine,
+// with the rollups holding the same flows.
+// "report" is the top-talkers report over them, which reads the rollups
+// (target < 3 s for 100M flows); "raw-sql" is the same aggregation written
+// on flow_logs itself, as an analyst's SQL would (the baseline: 660–786 ms
+// for 10M, 7.4 s for 100M in issue 9).
 func BenchmarkTopTalkersRaw(b *testing.B) {
 	n := 10_000_000
 	if v := os.Getenv("FURROW_BENCH_RAW_ROWS"); v != "" {
@@ -86,25 +92,40 @@ func BenchmarkTopTalkersRaw(b *testing.B) {
 		}
 	}
 	s := newStore(b)
-	// This benchmark reads flow_logs only; feeding the rollup's
-	// materialized view would make the fill several times slower.
-	require.NoError(b, s.Exec(context.Background(), "DROP VIEW flow_traffic_hourly_mv"))
+	ctx := context.Background()
 	start := time.Now()
-	require.NoError(b, s.Exec(context.Background(), `INSERT INTO flow_logs
+	// One INSERT of n rows through the view would aggregate block by block
+	// (96 s for 10M); the rollups get the same rows aggregated once,
+	// below, as migration 9 fills the daily rollup.
+	require.NoError(b, s.Exec(ctx, "DETACH TABLE flow_traffic_hourly_mv"))
+	require.NoError(b, s.Exec(ctx, `INSERT INTO flow_logs
   (start, end, bytes, packets, traffic_class,
    src_kind, src_cluster, src_namespace, src_workload, src_zone,
    dst_kind, dst_cluster, dst_namespace, dst_workload, dst_zone, transfer_bytes, cost_usd)
 SELECT toDateTime({start:Int64} + intDiv(number * 2592000, {rows:UInt64}), 'UTC') AS t, t,
   1000 + number % 9000, 10,
-  ['cross-zone', 'same-zone', 'nat-gateway', 'internet-egress'][1 + number % 4],
-  'pod', 'prod', concat('ns', toString(number % 50)), concat('wl', toString(number % 400)),
-  ['az1', 'az2', 'az3'][1 + number % 3],
-  'pod', 'prod', concat('ns', toString(intDiv(number, 7) % 50)), concat('wl', toString(intDiv(number, 7) % 400)),
-  ['az1', 'az2', 'az3'][1 + intDiv(number, 3) % 3],
+  ['cross-zone', 'same-zone', 'nat-gateway', 'internet-egress'][1 + k % 4],
+  'pod', 'prod', concat('ns', toString(k % 50)), concat('wl', toString(k % 400)),
+  ['az1', 'az2', 'az3'][1 + k % 3],
+  'pod', 'prod', concat('ns', toString(intDiv(k, 7) % 50)), concat('wl', toString(intDiv(k, 7) % 400)),
+  ['az1', 'az2', 'az3'][1 + intDiv(k, 3) % 3],
   1000 + number % 9000, (1000 + number % 9000) * 1e-11
-FROM numbers({rows:UInt64})`, store.WithParams(map[string]string{
+FROM (SELECT number, number % 2000 AS k FROM numbers({rows:UInt64}))`, store.WithParams(map[string]string{
 		"start": strconv.FormatInt(benchStart.Unix(), 10), "rows": strconv.Itoa(n),
 	})))
-	b.Logf("filled %d flow_logs rows in %s", n, time.Since(start).Round(time.Millisecond))
-	benchTop(b, s, raw)
+	require.NoError(b, s.Exec(ctx, `INSERT INTO flow_traffic_hourly
+SELECT toStartOfHour(start) AS hour, traffic_class,
+  src_cluster, src_kind, src_namespace, src_workload_kind, src_workload, src_zone,
+  dst_cluster, dst_kind, dst_namespace, dst_workload_kind, dst_workload, dst_zone,
+  count(), sum(packets), sum(bytes), sum(transfer_bytes), sum(cost_usd)
+FROM flow_logs
+GROUP BY ALL`))
+	require.NoError(b, s.Exec(ctx, "ATTACH TABLE flow_traffic_hourly_mv"))
+	var counts string
+	require.NoError(b, queryString(ctx, s, "SELECT (SELECT count() FROM flow_traffic_hourly), (SELECT count() FROM flow_traffic_daily), (SELECT sum(records) FROM flow_traffic_daily)", &counts))
+	fmt.Printf("rollup rows hourly, daily; records: %s", strings.ReplaceAll(counts, "\t", ", "))
+	fmt.Printf("filled %d flow_logs rows (and the rollups) in %s\n", n, time.Since(start).Round(time.Millisecond))
+	b.Run("report", func(b *testing.B) { benchTop(b, s, rollup) })
+	b.Run("raw-sql", func(b *testing.B) { benchTop(b, s, raw) })
+	fmt.Printf("target: report < 3 s over 100M flows\n")
 }
