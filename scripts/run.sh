@@ -36,6 +36,8 @@ cat <<MSG
    $FURROW sql "SELECT version()"          # goes through the running server
    $FURROW ingest flowlogs $DEMO/s3          # a job of the server (ingest.roots: $DEMO); nothing new to store
    $FURROW sql -f Pretty "SELECT src_namespace, dst_namespace, round(sum(cost_usd), 2) AS usd FROM flow_traffic_hourly WHERE traffic_class = 'cross-zone' GROUP BY ALL ORDER BY usd DESC LIMIT 10"
+   # the ClickHouse HTTP interface, for Grafana's ClickHouse datasource, DBeaver, clickhouse-go, @clickhouse/client:
+   curl -s '127.0.0.1:8080/clickhouse/' --data-binary "SELECT toDate(day) AS d, round(sum(cost_usd), 2) AS usd FROM flow_traffic_daily WHERE traffic_class = 'cross-zone' GROUP BY d ORDER BY d FORMAT PrettyCompact"
    metrics: curl 127.0.0.1:8080/metrics      stop: Ctrl-C
 MSG
 # The demo directory is the hand-over root, so that `furrow ingest flowlogs
