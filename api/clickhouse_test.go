@@ -122,7 +122,7 @@ func TestClickHouseGoOverHTTP(t *testing.T) {
 	err = conn.Exec(clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_result_rows": 5})),
 		"SELECT number FROM numbers(100)")
 	requireException(t, err, 396)
-	_, err = conn.Query(clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_execution_time": 100000})), "SELECT 1")
+	_, err = conn.Query(clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_result_rows": 100_000_000})), "SELECT 1")
 	requireException(t, err, 164)
 	rows, err = conn.Query(clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"output_format_json_quote_64bit_integers": 0})), "SELECT 1")
 	require.NoError(t, err)
@@ -159,6 +159,33 @@ func TestClickHouseGoOverHTTP(t *testing.T) {
 	err = openClickHouseGo(t, s, "loader", loaderToken).Ping(ctx)
 	requireException(t, err, 497)
 	require.NotContains(t, s.logs.String(), analystToken, "tokens never reach the logs")
+
+	// As Grafana's ClickHouse datasource connects over HTTP: gzip both
+	// ways, a default database, its row limit as the "limit" setting.
+	grafana, err := clickhouse.Open(&clickhouse.Options{
+		Protocol:    clickhouse.HTTP,
+		Addr:        []string{s.Addr()},
+		HttpUrlPath: "/clickhouse/",
+		Auth:        clickhouse.Auth{Database: s.deps.Store.Info().Database, Username: "analyst", Password: analystToken},
+		Compression: &clickhouse.Compression{Method: clickhouse.CompressionGZIP},
+		Settings:    clickhouse.Settings{"limit": 3},
+		ClientInfo:  clickhouse.ClientInfo{Comment: []string{"grafana_dashboard:abc"}},
+	})
+	require.NoError(t, err)
+	defer grafana.Close()
+	require.NoError(t, grafana.Ping(ctx))
+	rows, err = grafana.Query(clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{"from": "2026-11-01 00:00:00"})),
+		"SELECT toStartOfHour(start) AS t, sum(bytes) FROM flow_logs WHERE start >= {from:DateTime} GROUP BY t ORDER BY t")
+	require.NoError(t, err)
+	n = 0
+	for rows.Next() {
+		var at time.Time
+		var b uint64
+		require.NoError(t, rows.Scan(&at, &b))
+		n++
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, 3, n, "the limit setting applies")
 }
 
 // newScanTarget returns a pointer to a new value of t.
@@ -246,6 +273,9 @@ func TestClickHouseHTTPInterface(t *testing.T) {
 		{name: "write refused", method: "POST", target: base, body: "INSERT INTO flow_logs (bytes) VALUES (1)", status: 403, want: "Code: 164. DB::Exception: furrow: INSERT statements are not allowed",
 			wantHeader: map[string]string{"X-ClickHouse-Exception-Code": "164"}},
 		{name: "settings reaching files refused", method: "GET", target: q("SELECT 1", "format_schema", "/etc/x"), status: 403, want: "Code: 164."},
+		{name: "a driver's longer timeout leaves furrow's", method: "GET", target: q("SELECT 1", "max_execution_time", "3600"), status: 200, want: "1\n",
+			wantHeader: map[string]string{"X-Furrow-Ignored-Settings": "max_execution_time"}},
+		{name: "raising a row limit refused", method: "GET", target: q("SELECT 1", "max_result_rows", "999999999"), status: 403, want: "would raise the limit"},
 		{name: "readonly cannot be lifted", method: "GET", target: q("SELECT 1", "readonly", "0"), status: 403, want: "readonly cannot be lifted"},
 		{name: "setting name injection", method: "GET", target: q("SELECT 1", "a = 1, readonly", "0"), status: 403, want: "not a setting name"},
 		{name: "other database", method: "GET", target: q("SELECT 1", "database", "other"), status: 400, want: "Code: 81."},

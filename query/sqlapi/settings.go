@@ -30,7 +30,7 @@ var passedSettings = lowerSet(
 	"date_time_output_format", "date_time_input_format", "session_timezone", "result_overflow_mode",
 	"extremes", "totals_mode", "join_use_nulls", "cast_keep_nullable", "transform_null_in",
 	"prefer_column_name_to_alias", "aggregate_functions_null_for_empty", "union_default_mode",
-	"joined_subquery_requires_alias", "log_comment", "allow_experimental_analyzer",
+	"joined_subquery_requires_alias", "log_comment", "allow_experimental_analyzer", "limit", "offset",
 	"max_rows_to_read", "max_bytes_to_read", "max_rows_to_group_by", "max_rows_to_sort", "max_bytes_to_sort",
 	"max_rows_in_join", "max_bytes_in_join", "max_rows_in_distinct", "max_bytes_in_distinct",
 	"read_overflow_mode", "group_by_overflow_mode", "sort_overflow_mode", "timeout_overflow_mode",
@@ -84,6 +84,15 @@ func (c Configuration) vetSettings(in map[string]string) (vettedSettings, error)
 			continue
 		}
 		if own, ok := limits[lower]; ok && (strings.HasPrefix(lower, "max_")) {
+			if lower == "max_execution_time" && !lowerLimit(value, own) {
+				// Drivers send their own socket timeout here on every
+				// query (clickhouse-go: its read timeout plus a margin,
+				// Grafana's datasource: its query timeout), so refusing a
+				// higher one would refuse every query of theirs; the
+				// endpoint's own limit stays, and the client is told.
+				v.ignored = append(v.ignored, name)
+				continue
+			}
 			if !lowerLimit(value, own) {
 				return v, &RefusedError{Reason: fmt.Sprintf("%s=%s would raise the limit of %s: it may only be lowered", name, value, own)}
 			}
