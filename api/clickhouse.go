@@ -79,6 +79,12 @@ func (s *Server) handleClickHouse(prefix string) gin.HandlerFunc {
 		path := strings.TrimPrefix(c.Request.URL.Path, prefix)
 		switch path {
 		case "", "/":
+			// A server answers GET / without a query as a ping (load
+			// balancers and JDBC health checks use it).
+			if (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) && c.Query("query") == "" {
+				c.String(http.StatusOK, "Ok.\n")
+				return
+			}
 		case "/ping", "/replicas_status":
 			if c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead {
 				c.String(http.StatusOK, "Ok.\n")

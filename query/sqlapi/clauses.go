@@ -24,7 +24,7 @@ type trailing struct {
 // statement cut wrongly is still checked whole.
 func cutTrailing(canonical string) (string, trailing) {
 	var tr trailing
-	rest := canonical
+	rest := strings.TrimSpace(canonical)
 	for range 2 { // FORMAT … SETTINGS … or SETTINGS … FORMAT …
 		toks := significant(rest)
 		n := len(toks)

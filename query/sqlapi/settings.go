@@ -188,7 +188,23 @@ func checkFilter(cond string) error {
 	if chsql.OneStatement(cond) != nil || strings.IndexByte(cond, 0) >= 0 {
 		return &RefusedError{Reason: "additional_table_filters: a condition is one expression"}
 	}
+	depth := 0
 	for _, t := range chsql.Tokens(cond) {
+		if t.Kind == chsql.Punct {
+			for _, c := range t.Text {
+				switch c {
+				case '(', '[', '{':
+					depth++
+				case ')', ']', '}':
+					depth--
+				}
+				if depth < 0 {
+					// "1) OR (1" would escape the parentheses furrow puts
+					// around each condition when it adds its own.
+					return &RefusedError{Reason: "additional_table_filters: a condition's brackets must balance"}
+				}
+			}
+		}
 		switch t.Kind {
 		case chsql.Error, chsql.HereDoc:
 			return &RefusedError{Reason: "additional_table_filters: a condition does not parse"}
@@ -201,6 +217,9 @@ func checkFilter(cond string) error {
 				return &RefusedError{Reason: fmt.Sprintf("additional_table_filters: the %s() function is not allowed", w)}
 			}
 		}
+	}
+	if depth != 0 {
+		return &RefusedError{Reason: "additional_table_filters: a condition's brackets must balance"}
 	}
 	return nil
 }
