@@ -1,0 +1,299 @@
+package datasource
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/furrowdev/furrow/query/traffic"
+)
+
+// Query types: raw SQL, furrow's reports (no SQL to write), and the values
+// of a template variable.
+const (
+	QueryTypeSQL         = "sql"
+	QueryTypeTopTalkers  = "top_talkers"
+	QueryTypeCostPerDay  = "cost_per_day"
+	QueryTypeBeforeAfter = "before_after"
+	QueryTypeZoneSkew    = "zone_skew"
+	QueryTypeValues      = "values"
+)
+
+// Query is a panel query's model (DataQuery.JSON).
+type Query struct {
+	// QueryType is one of the QueryType constants; "" is sql.
+	QueryType string `json:"queryType,omitempty"`
+	// RawSQL is the SQL of a sql query, with macros.
+	RawSQL string `json:"rawSql,omitempty"`
+	// Format is "table" or "time_series" (sql and cost_per_day).
+	Format string `json:"format,omitempty"`
+	// By is the grouping of top_talkers: namespace, workload or zone.
+	By string `json:"by,omitempty"`
+	// Classes are traffic classes (default cross-zone; "all" for every one).
+	Classes []string `json:"classes,omitempty"`
+	// Cluster, Namespace and Workload narrow a report to either end.
+	Cluster   string `json:"cluster,omitempty"`
+	Namespace string `json:"namespace,omitempty"`
+	Workload  string `json:"workload,omitempty"`
+	// At is the change a before_after report compares around (RFC3339 or
+	// YYYY-MM-DD); Window each side's length (7d, 36h).
+	At     string `json:"at,omitempty"`
+	Window string `json:"window,omitempty"`
+	// Limit is the rows of a report (default 20).
+	Limit int `json:"limit,omitempty"`
+	// Values names what a values query lists: clusters, namespaces,
+	// workloads, zones or classes.
+	Values string `json:"values,omitempty"`
+}
+
+// valueLists are the SQL behind a values query: what the daily rollup
+// holds (small, and every report reads the rollups).
+var valueLists = map[string]string{
+	"clusters":   "SELECT DISTINCT c FROM (SELECT src_cluster AS c FROM flow_traffic_daily UNION ALL SELECT dst_cluster FROM flow_traffic_daily) WHERE c != '' ORDER BY c",
+	"namespaces": "SELECT DISTINCT n FROM (SELECT src_namespace AS n FROM flow_traffic_daily UNION ALL SELECT dst_namespace FROM flow_traffic_daily) WHERE n != '' ORDER BY n",
+	"workloads":  "SELECT DISTINCT w FROM (SELECT src_workload AS w FROM flow_traffic_daily UNION ALL SELECT dst_workload FROM flow_traffic_daily) WHERE w != '' ORDER BY w",
+	"zones":      "SELECT DISTINCT z FROM (SELECT src_zone AS z FROM flow_traffic_daily UNION ALL SELECT dst_zone FROM flow_traffic_daily) WHERE z != '' ORDER BY z",
+	"classes":    "SELECT DISTINCT traffic_class FROM flow_traffic_daily WHERE traffic_class != '' ORDER BY traffic_class",
+}
+
+// run answers one query.
+func (d *Datasource) run(ctx context.Context, q backend.DataQuery, a attribution) backend.DataResponse {
+	var m Query
+	if len(q.JSON) > 0 {
+		if err := json.Unmarshal(q.JSON, &m); err != nil {
+			return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, "the query model is not valid JSON: "+err.Error())
+		}
+	}
+	if m.QueryType == "" {
+		m.QueryType = q.QueryType
+	}
+	if m.QueryType == "" {
+		m.QueryType = QueryTypeSQL
+	}
+	tr := TimeRange{From: q.TimeRange.From, To: q.TimeRange.To, Interval: q.Interval}
+	var frames data.Frames
+	var err error
+	switch m.QueryType {
+	case QueryTypeSQL:
+		frames, err = d.runSQL(ctx, m, tr, q.RefID, a)
+	case QueryTypeValues:
+		sql, ok := valueLists[m.Values]
+		if !ok {
+			return badRequest(fmt.Sprintf("values %q: use clusters, namespaces, workloads, zones or classes", m.Values))
+		}
+		frames, err = d.runSQL(ctx, Query{RawSQL: sql, Format: "table"}, tr, q.RefID, a)
+	case QueryTypeTopTalkers, QueryTypeCostPerDay, QueryTypeBeforeAfter, QueryTypeZoneSkew:
+		frames, err = d.runReport(ctx, m, tr, q.RefID)
+	default:
+		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew or values", m.QueryType))
+	}
+	if err != nil {
+		return errorResponse(err)
+	}
+	return backend.DataResponse{Frames: frames}
+}
+
+func badRequest(msg string) backend.DataResponse {
+	return backend.ErrDataResponseWithSource(backend.StatusBadRequest, backend.ErrorSourceDownstream, msg)
+}
+
+// errorResponse marks furrow's refusals and the query's own mistakes as
+// downstream errors (the user's or the server's, not the plugin's).
+func errorResponse(err error) backend.DataResponse {
+	status := backend.StatusInternal
+	var he *httpError
+	if asHTTPError(err, &he) {
+		switch {
+		case he.Status == 401:
+			status = backend.StatusUnauthorized
+		case he.Status == 403:
+			status = backend.StatusForbidden
+		case he.Status >= 400 && he.Status < 500:
+			status = backend.StatusBadRequest
+		case he.Status == 504:
+			status = backend.StatusTimeout
+		}
+	}
+	resp := backend.ErrDataResponse(status, err.Error())
+	if backend.IsDownstreamError(err) {
+		resp.ErrorSource = backend.ErrorSourceDownstream
+	}
+	return resp
+}
+
+func (d *Datasource) runSQL(ctx context.Context, m Query, tr TimeRange, refID string, a attribution) (data.Frames, error) {
+	if strings.TrimSpace(m.RawSQL) == "" {
+		return data.Frames{}, nil // a new panel: nothing to run yet
+	}
+	sql, err := Expand(m.RawSQL, tr)
+	if err != nil {
+		return nil, backend.DownstreamError(err)
+	}
+	a.RefID = refID
+	res, err := d.client.sql(ctx, sql, d.settings.RowLimit, a)
+	if err != nil {
+		return nil, err
+	}
+	frame, err := frameFromResult(refID, res, d.settings.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	frame.Meta.ExecutedQueryString = sql
+	if m.Format == "time_series" {
+		wide, err := toTimeSeries(frame)
+		if err != nil {
+			return nil, backend.DownstreamError(err)
+		}
+		wide.Meta = frame.Meta
+		frame = wide
+	}
+	return data.Frames{frame}, nil
+}
+
+// reportQuery is the query string of a report request.
+func reportQuery(m Query, tr TimeRange) url.Values {
+	v := url.Values{}
+	if !tr.From.IsZero() {
+		v.Set("from", tr.From.UTC().Format(time.RFC3339))
+	}
+	if !tr.To.IsZero() {
+		v.Set("to", tr.To.UTC().Format(time.RFC3339))
+	}
+	for k, s := range map[string]string{"cluster": m.Cluster, "namespace": m.Namespace, "workload": m.Workload, "by": m.By, "at": m.At, "window": m.Window} {
+		if s = strings.TrimSpace(s); s != "" && s != allValue {
+			v.Set(k, s)
+		}
+	}
+	var classes []string
+	for _, c := range m.Classes {
+		if c = strings.TrimSpace(c); c != "" && c != allValue {
+			classes = append(classes, c)
+		}
+	}
+	if len(classes) > 0 {
+		v.Set("class", strings.Join(classes, ","))
+	}
+	if m.Limit > 0 {
+		v.Set("limit", strconv.Itoa(m.Limit))
+	}
+	return v
+}
+
+func (d *Datasource) runReport(ctx context.Context, m Query, tr TimeRange, refID string) (data.Frames, error) {
+	v := reportQuery(m, tr)
+	var frame *data.Frame
+	var what string
+	switch m.QueryType {
+	case QueryTypeTopTalkers:
+		var t traffic.Talkers
+		if err := d.client.report(ctx, "top", v, &t); err != nil {
+			return nil, err
+		}
+		frame = talkersFrame(refID, t)
+		what = "top"
+	case QueryTypeCostPerDay:
+		var days traffic.DayCosts
+		if err := d.client.report(ctx, "cost-per-day", v, &days); err != nil {
+			return nil, err
+		}
+		frame = costFrame(refID, days)
+		if m.Format != "table" {
+			wide, err := toTimeSeries(frame)
+			if err != nil {
+				return nil, err
+			}
+			frame = wide
+		}
+		what = "cost-per-day"
+	case QueryTypeBeforeAfter:
+		if m.At == "" {
+			return nil, backend.DownstreamError(fmt.Errorf("before/after needs the time of the change (at)"))
+		}
+		var c traffic.Comparison
+		if err := d.client.report(ctx, "before-after", v, &c); err != nil {
+			return nil, err
+		}
+		frame = comparisonFrame(refID, c)
+		what = "before-after"
+	case QueryTypeZoneSkew:
+		var s traffic.Skews
+		if err := d.client.report(ctx, "zone-skew", v, &s); err != nil {
+			return nil, err
+		}
+		frame = skewFrame(refID, s)
+		what = "zone-skew"
+	}
+	if frame.Meta == nil {
+		frame.Meta = &data.FrameMeta{}
+	}
+	frame.Meta.ExecutedQueryString = "GET /api/v1/traffic/" + what + "?" + v.Encode()
+	return data.Frames{frame}, nil
+}
+
+func withUnit(f *data.Field, unit string) *data.Field {
+	f.Config = &data.FieldConfig{Unit: unit}
+	return f
+}
+
+func talkersFrame(name string, t traffic.Talkers) *data.Frame {
+	n := len(t.Rows)
+	src, dst := make([]string, n), make([]string, n)
+	bytes, cost, share, records := make([]float64, n), make([]float64, n), make([]float64, n), make([]uint64, n)
+	for i, r := range t.Rows {
+		src[i], dst[i], bytes[i], cost[i], share[i], records[i] = r.Src, r.Dst, r.Bytes, r.CostUSD, r.Share, r.Records
+	}
+	return data.NewFrame(name,
+		data.NewField("source", nil, src), data.NewField("destination", nil, dst),
+		withUnit(data.NewField("bytes", nil, bytes), "bytes"), withUnit(data.NewField("cost", nil, cost), "currencyUSD"),
+		withUnit(data.NewField("share", nil, share), "percentunit"), data.NewField("records", nil, records))
+}
+
+func costFrame(name string, days traffic.DayCosts) *data.Frame {
+	n := len(days)
+	at, class := make([]time.Time, n), make([]string, n)
+	bytes, cost := make([]float64, n), make([]float64, n)
+	for i, d := range days {
+		t, _ := time.Parse(time.DateOnly, d.Day)
+		at[i], class[i], bytes[i], cost[i] = t, d.Class, d.Bytes, d.CostUSD
+	}
+	return data.NewFrame(name, data.NewField("time", nil, at), data.NewField("class", nil, class),
+		withUnit(data.NewField("cost", nil, cost), "currencyUSD"), withUnit(data.NewField("bytes", nil, bytes), "bytes"))
+}
+
+func comparisonFrame(name string, c traffic.Comparison) *data.Frame {
+	sides := []traffic.Side{c.Before, c.After}
+	label := []string{"before", "after"}
+	from, to := make([]time.Time, 2), make([]time.Time, 2)
+	perDay, share, costDay := make([]float64, 2), make([]float64, 2), make([]float64, 2)
+	for i, s := range sides {
+		from[i], to[i], perDay[i], share[i], costDay[i] = s.From, s.To, s.ClassBytesPerDay, s.ClassShare, s.CostPerDay
+	}
+	f := data.NewFrame(name, data.NewField("side", nil, label), data.NewField("from", nil, from), data.NewField("to", nil, to),
+		withUnit(data.NewField("bytes per day", nil, perDay), "bytes"), withUnit(data.NewField("share", nil, share), "percentunit"),
+		withUnit(data.NewField("cost per day", nil, costDay), "currencyUSD"))
+	f.Meta = &data.FrameMeta{}
+	if c.CostPerDay.Pct != nil {
+		f.Meta.Notices = append(f.Meta.Notices, data.Notice{Severity: data.NoticeSeverityInfo,
+			Text: fmt.Sprintf("cost per day %+.1f%% after %s", *c.CostPerDay.Pct, c.At.Format(time.DateTime))})
+	}
+	return f
+}
+
+func skewFrame(name string, s traffic.Skews) *data.Frame {
+	n := len(s)
+	cluster, ns, wl := make([]string, n), make([]string, n), make([]string, n)
+	score, bytes := make([]float64, n), make([]float64, n)
+	for i, w := range s {
+		cluster[i], ns[i], wl[i], score[i], bytes[i] = w.Cluster, w.Namespace, w.Workload, w.Score, w.Bytes
+	}
+	return data.NewFrame(name, data.NewField("cluster", nil, cluster), data.NewField("namespace", nil, ns),
+		data.NewField("workload", nil, wl), withUnit(data.NewField("skew", nil, score), "percentunit"),
+		withUnit(data.NewField("bytes", nil, bytes), "bytes"))
+}
