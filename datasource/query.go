@@ -213,8 +213,12 @@ func (d *Datasource) runReport(ctx context.Context, m Query, tr TimeRange, refID
 		}
 		what = "cost-per-day"
 	case QueryTypeBeforeAfter:
-		if m.At == "" {
-			return nil, backend.DownstreamError(fmt.Errorf("before/after needs the time of the change (at)"))
+		if at := strings.TrimSpace(m.At); at == "" || at == allValue {
+			// A dashboard whose change variable is empty: say what to do.
+			f := data.NewFrame(refID)
+			f.Meta = &data.FrameMeta{Notices: []data.Notice{{Severity: data.NoticeSeverityInfo,
+				Text: "Set the time of the change (e.g. 2026-11-02) to compare the week before with the week after."}}}
+			return data.Frames{f}, nil
 		}
 		var c traffic.Comparison
 		if err := d.client.report(ctx, "before-after", v, &c); err != nil {

@@ -54,6 +54,7 @@ func newRootCommand() *cobra.Command {
 		newIngestCommand(a),
 		newReportCommand(a),
 		newDemoCommand(a),
+		newDashboardsCommand(a),
 	)
 	// cobra adds help and completion only when it executes; add them now so
 	// that the unknown-command check lists and accepts them.
