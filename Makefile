@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-test build run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency clean
 
 all: build
 
@@ -33,7 +33,11 @@ setup-k8s:
 setup-node-client:
 	@bash scripts/setup-node-client.sh
 
-setup-test: setup setup-minio setup-k8s setup-node-client
+## setup-frontend: the plugin frontend's npm dependencies (package-lock.json, npm ci)
+setup-frontend:
+	@bash scripts/setup-frontend.sh
+
+setup-test: setup setup-minio setup-k8s setup-node-client setup-frontend
 
 build: setup
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(FURROW) ./cmd/furrow
@@ -43,8 +47,16 @@ run: build
 	@FURROW=$(FURROW) DATA=$(DATA) DEMO=$(DEMO) bash scripts/run.sh
 
 ## test: vet, format check and every test, on the real engines
-test: setup-test vet fmt-check
+test: setup-test vet fmt-check frontend-test
 	go test $(GO_TEST_FLAGS) ./...
+
+## frontend-test: type-check the plugin frontend and run its unit tests
+frontend-test: setup-frontend
+	cd datasource/frontend && npm run --silent typecheck && npm test --silent
+
+## plugin: furrow's Grafana datasource plugin (backend for linux amd64/arm64 and darwin arm64, module.js, plugin.json) and a provisioning tree, in build/grafana
+plugin: setup
+	@VERSION=$(VERSION) bash scripts/build-plugin.sh
 
 vet:
 	go vet ./...

@@ -125,7 +125,7 @@ type sqlResult struct {
 
 // sql runs one read-only statement; maxRows+1 rows at most come back, so
 // the caller can tell a capped result.
-func (c *client) sql(ctx context.Context, sql string, maxRows int, a attribution) (*sqlResult, error) {
+func (c *client) sql(ctx context.Context, sql string, maxRows int, a attribution, tableFilters ...string) (*sqlResult, error) {
 	q := url.Values{
 		"default_format": {"JSONCompact"},
 		"query_id":       {a.queryID()},
@@ -138,6 +138,11 @@ func (c *client) sql(ctx context.Context, sql string, maxRows int, a attribution
 		"date_time_output_format":                 {"unix_timestamp"},
 		"max_result_rows":                         {strconv.Itoa(maxRows + 1)},
 		"result_overflow_mode":                    {"break"},
+	}
+	for _, f := range tableFilters {
+		if f != "" {
+			q.Set("additional_table_filters", f)
+		}
 	}
 	b, err := c.do(ctx, http.MethodPost, "/clickhouse/", q, sql)
 	if err != nil {

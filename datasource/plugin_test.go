@@ -151,6 +151,9 @@ func TestPluginProtocol(t *testing.T) {
 			query("ba", map[string]any{"queryType": "before_after", "namespace": "checkout", "at": "2026-11-02"}),
 			query("skew", map[string]any{"queryType": "zone_skew"}),
 			query("ns", map[string]any{"queryType": "values", "values": "namespaces"}),
+			query("adhoc", map[string]any{"format": "table", "rawSql": "SELECT DISTINCT src_namespace FROM flow_traffic_daily WHERE $__dateFilter(day)",
+				"adHocFilters": []map[string]string{{"key": "src_namespace", "operator": "=", "value": "checkout"}}}),
+			query("changes", map[string]any{"queryType": "changes", "at": "2026-11-02, 2026-12-25"}),
 			query("bad", map[string]any{"rawSql": "DROP TABLE flow_logs"}),
 			query("syntax", map[string]any{"rawSql": "SELEC 1"}),
 		},
@@ -204,6 +207,15 @@ func TestPluginProtocol(t *testing.T) {
 		names[ns.Fields[0].At(i).(string)] = true
 	}
 	require.True(t, names["checkout"], "%v", names)
+
+	adhoc := frames(t, resp.Responses["adhoc"])[0]
+	n, _ = adhoc.RowLen()
+	require.Equal(t, 1, n, "the ad hoc filter applies")
+	require.Equal(t, "checkout", adhoc.Fields[0].At(0))
+
+	changes := frames(t, resp.Responses["changes"])[0]
+	n, _ = changes.RowLen()
+	require.Equal(t, 1, n, "only the change inside the time range")
 
 	require.Contains(t, resp.Responses["bad"].Error, "READONLY")
 	require.Equal(t, "downstream", resp.Responses["bad"].ErrorSource)

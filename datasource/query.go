@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/furrowdev/furrow/internal/chsql"
 	"github.com/furrowdev/furrow/query/traffic"
 )
 
@@ -24,6 +26,7 @@ const (
 	QueryTypeBeforeAfter = "before_after"
 	QueryTypeZoneSkew    = "zone_skew"
 	QueryTypeValues      = "values"
+	QueryTypeChanges     = "changes"
 )
 
 // Query is a panel query's model (DataQuery.JSON).
@@ -51,6 +54,16 @@ type Query struct {
 	// Values names what a values query lists: clusters, namespaces,
 	// workloads, zones or classes.
 	Values string `json:"values,omitempty"`
+	// AdHocFilters are the dashboard's ad hoc filters, as the frontend
+	// passes them.
+	AdHocFilters []AdHocFilter `json:"adHocFilters,omitempty"`
+}
+
+// AdHocFilter is one ad hoc filter: a column, an operator, a value.
+type AdHocFilter struct {
+	Key      string `json:"key"`
+	Operator string `json:"operator"`
+	Value    string `json:"value"`
 }
 
 // valueLists are the SQL behind a values query: what the daily rollup
@@ -91,8 +104,10 @@ func (d *Datasource) run(ctx context.Context, q backend.DataQuery, a attribution
 		frames, err = d.runSQL(ctx, Query{RawSQL: sql, Format: "table"}, tr, q.RefID, a)
 	case QueryTypeTopTalkers, QueryTypeCostPerDay, QueryTypeBeforeAfter, QueryTypeZoneSkew:
 		frames, err = d.runReport(ctx, m, tr, q.RefID)
+	case QueryTypeChanges:
+		frames, err = changesFrames(m, tr, q.RefID)
 	default:
-		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew or values", m.QueryType))
+		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew, values or changes", m.QueryType))
 	}
 	if err != nil {
 		return errorResponse(err)
@@ -137,7 +152,11 @@ func (d *Datasource) runSQL(ctx context.Context, m Query, tr TimeRange, refID st
 		return nil, backend.DownstreamError(err)
 	}
 	a.RefID = refID
-	res, err := d.client.sql(ctx, sql, d.settings.RowLimit, a)
+	filters, err := tableFilters(m.AdHocFilters)
+	if err != nil {
+		return nil, backend.DownstreamError(err)
+	}
+	res, err := d.client.sql(ctx, sql, d.settings.RowLimit, a, filters)
 	if err != nil {
 		return nil, err
 	}
@@ -187,6 +206,19 @@ func reportQuery(m Query, tr TimeRange) url.Values {
 }
 
 func (d *Datasource) runReport(ctx context.Context, m Query, tr TimeRange, refID string) (data.Frames, error) {
+	for _, f := range m.AdHocFilters {
+		// The reports filter by cluster, namespace and workload (either end).
+		if f.Operator == "=" {
+			switch f.Key {
+			case "cluster", "src_cluster", "dst_cluster":
+				m.Cluster = f.Value
+			case "namespace", "src_namespace", "dst_namespace":
+				m.Namespace = f.Value
+			case "workload", "src_workload", "dst_workload":
+				m.Workload = f.Value
+			}
+		}
+	}
 	v := reportQuery(m, tr)
 	var frame *data.Frame
 	var what string
@@ -300,4 +332,75 @@ func skewFrame(name string, s traffic.Skews) *data.Frame {
 	return data.NewFrame(name, data.NewField("cluster", nil, cluster), data.NewField("namespace", nil, ns),
 		data.NewField("workload", nil, wl), withUnit(data.NewField("skew", nil, score), "percentunit"),
 		withUnit(data.NewField("bytes", nil, bytes), "bytes"))
+}
+
+// changesFrames are annotations at the change dates of m.At (a list of
+// RFC3339 times or dates, comma-separated) within the time range.
+func changesFrames(m Query, tr TimeRange, refID string) (data.Frames, error) {
+	var times []time.Time
+	var texts []string
+	for _, part := range strings.Split(m.At, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" || part == allValue {
+			continue
+		}
+		t, err := traffic.ParseTime("at", part, false)
+		if err != nil {
+			return nil, backend.DownstreamError(err)
+		}
+		if (!tr.From.IsZero() && t.Before(tr.From)) || (!tr.To.IsZero() && t.After(tr.To)) {
+			continue
+		}
+		times = append(times, t)
+		texts = append(texts, "change "+t.Format(time.RFC3339))
+	}
+	f := data.NewFrame(refID, data.NewField("time", nil, times), data.NewField("title", nil, texts))
+	return data.Frames{f}, nil
+}
+
+// adHocColumns are the columns the rollups have; flow_logs has them too,
+// and more.
+var adHocColumns = map[string]bool{
+	"traffic_class": true, "src_cluster": true, "src_kind": true, "src_namespace": true, "src_workload_kind": true,
+	"src_workload": true, "src_zone": true, "dst_cluster": true, "dst_kind": true, "dst_namespace": true,
+	"dst_workload_kind": true, "dst_workload": true, "dst_zone": true,
+}
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// tableFilters turns ad hoc filters into ClickHouse's
+// additional_table_filters for the flow tables, which furrow's ClickHouse
+// interface checks and applies: the engine filters every read of them.
+func tableFilters(fs []AdHocFilter) (string, error) {
+	if len(fs) == 0 {
+		return "", nil
+	}
+	var all, rollup []string
+	for _, f := range fs {
+		if !identifier.MatchString(f.Key) {
+			return "", fmt.Errorf("ad hoc filter on %q: not a column name", f.Key)
+		}
+		var cond string
+		v := chsql.QuoteString(f.Value)
+		switch f.Operator {
+		case "=", "!=", "<", ">", "<=", ">=":
+			cond = f.Key + " " + f.Operator + " " + v
+		case "=~":
+			cond = "match(toString(" + f.Key + "), " + v + ")"
+		case "!~":
+			cond = "NOT match(toString(" + f.Key + "), " + v + ")"
+		default:
+			return "", fmt.Errorf("ad hoc filter operator %q: use =, !=, <, >, <=, >=, =~ or !~", f.Operator)
+		}
+		all = append(all, cond)
+		if adHocColumns[f.Key] {
+			rollup = append(rollup, cond)
+		}
+	}
+	entries := []string{chsql.QuoteString("flow_logs") + ": " + chsql.QuoteString(strings.Join(all, " AND "))}
+	if len(rollup) > 0 {
+		c := chsql.QuoteString(strings.Join(rollup, " AND "))
+		entries = append(entries, chsql.QuoteString("flow_traffic_hourly")+": "+c, chsql.QuoteString("flow_traffic_daily")+": "+c)
+	}
+	return "{" + strings.Join(entries, ", ") + "}", nil
 }

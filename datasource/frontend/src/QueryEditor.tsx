@@ -1,0 +1,121 @@
+import React, { ChangeEvent } from 'react';
+import { QueryEditorProps, SelectableValue } from '@grafana/data';
+import { InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, Select, TextArea } from '@grafana/ui';
+
+import type { DataSource } from './datasource';
+import { FurrowOptions, FurrowQuery, QueryType, QueryTypes, trafficClasses } from './types';
+
+type Props = QueryEditorProps<DataSource, FurrowQuery, FurrowOptions>;
+
+const typeOptions: Array<SelectableValue<QueryType>> = [
+  { label: 'Top talkers', value: QueryTypes.TopTalkers, description: 'Pairs of namespaces, workloads or zones by transfer bytes and cost' },
+  { label: 'Cost per day', value: QueryTypes.CostPerDay, description: 'Transfer cost per UTC day and traffic class' },
+  { label: 'Before/after', value: QueryTypes.BeforeAfter, description: 'The week before a change against the week after' },
+  { label: 'Zone skew', value: QueryTypes.ZoneSkew, description: 'Workloads whose traffic leaves the zones their pods are in' },
+  { label: 'Change dates', value: QueryTypes.Changes, description: 'Annotations at the dates of changes you mark' },
+  { label: 'SQL', value: QueryTypes.SQL, description: 'Read-only ClickHouse SQL with the ClickHouse datasource macros' },
+];
+
+// QueryEditor: furrow's reports need no SQL; SQL is there for the rest.
+export function QueryEditor({ query, onChange, onRunQuery }: Props) {
+  const q = { ...query, queryType: query.queryType ?? QueryTypes.TopTalkers };
+  const set = (patch: Partial<FurrowQuery>, run = true) => {
+    onChange({ ...q, ...patch });
+    if (run) {
+      onRunQuery();
+    }
+  };
+  const text = (key: 'cluster' | 'namespace' | 'workload' | 'at' | 'window', label: string, placeholder: string) => (
+    <InlineField label={label} labelWidth={12}>
+      <Input
+        width={24}
+        value={q[key] ?? ''}
+        placeholder={placeholder}
+        onChange={(e: ChangeEvent<HTMLInputElement>) => set({ [key]: e.currentTarget.value }, false)}
+        onBlur={onRunQuery}
+      />
+    </InlineField>
+  );
+  const isReport = q.queryType !== QueryTypes.SQL && q.queryType !== QueryTypes.Changes;
+  return (
+    <>
+      <InlineFieldRow>
+        <InlineField label="Query" labelWidth={12}>
+          <Select width={30} options={typeOptions} value={q.queryType} onChange={(v) => set({ queryType: v.value })} />
+        </InlineField>
+        {(q.queryType === QueryTypes.SQL || q.queryType === QueryTypes.CostPerDay) && (
+          <InlineField label="Format" labelWidth={12}>
+            <RadioButtonGroup
+              options={[
+                { label: 'Time series', value: 'time_series' },
+                { label: 'Table', value: 'table' },
+              ]}
+              value={q.format ?? (q.queryType === QueryTypes.CostPerDay ? 'time_series' : 'table')}
+              onChange={(v) => set({ format: v as FurrowQuery['format'] })}
+            />
+          </InlineField>
+        )}
+      </InlineFieldRow>
+      {q.queryType === QueryTypes.SQL && (
+        <TextArea
+          rows={8}
+          value={q.rawSql ?? ''}
+          placeholder="SELECT $__timeInterval(hour) AS time, traffic_class, sum(cost_usd) AS cost FROM flow_traffic_hourly WHERE $__timeFilter(hour) GROUP BY time, traffic_class ORDER BY time"
+          onChange={(e: ChangeEvent<HTMLTextAreaElement>) => set({ rawSql: e.currentTarget.value }, false)}
+          onBlur={onRunQuery}
+        />
+      )}
+      {q.queryType === QueryTypes.TopTalkers && (
+        <InlineField label="By" labelWidth={12}>
+          <RadioButtonGroup
+            options={[
+              { label: 'Namespace', value: 'namespace' },
+              { label: 'Workload', value: 'workload' },
+              { label: 'Zone', value: 'zone' },
+            ]}
+            value={q.by ?? 'namespace'}
+            onChange={(v) => set({ by: v as FurrowQuery['by'] })}
+          />
+        </InlineField>
+      )}
+      {isReport && (
+        <>
+          <InlineFieldRow>
+            {text('cluster', 'Cluster', 'all, or $cluster')}
+            {text('namespace', 'Namespace', 'all, or $namespace')}
+            {q.queryType !== QueryTypes.ZoneSkew && text('workload', 'Workload', 'all')}
+          </InlineFieldRow>
+          <InlineFieldRow>
+            <InlineField label="Classes" labelWidth={12}>
+              <MultiSelect
+                width={50}
+                options={trafficClasses.map((c) => ({ label: c, value: c }))}
+                value={q.classes ?? []}
+                placeholder="cross-zone"
+                allowCustomValue
+                onChange={(v) => set({ classes: v.map((x) => x.value as string) })}
+              />
+            </InlineField>
+            {(q.queryType === QueryTypes.TopTalkers || q.queryType === QueryTypes.ZoneSkew) && (
+              <InlineField label="Limit" labelWidth={12}>
+                <Input
+                  width={10}
+                  type="number"
+                  value={q.limit ?? 20}
+                  onChange={(e: ChangeEvent<HTMLInputElement>) => set({ limit: Number(e.currentTarget.value) || undefined }, false)}
+                  onBlur={onRunQuery}
+                />
+              </InlineField>
+            )}
+          </InlineFieldRow>
+        </>
+      )}
+      {(q.queryType === QueryTypes.BeforeAfter || q.queryType === QueryTypes.Changes) && (
+        <InlineFieldRow>
+          {text('at', q.queryType === QueryTypes.Changes ? 'Dates' : 'Change at', q.queryType === QueryTypes.Changes ? '2026-11-02, 2026-11-20T14:00:00Z' : '2026-11-02 or $change')}
+          {q.queryType === QueryTypes.BeforeAfter && text('window', 'Window', '7d')}
+        </InlineFieldRow>
+      )}
+    </>
+  );
+}

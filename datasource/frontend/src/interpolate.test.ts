@@ -1,0 +1,50 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { ALL, interpolateQuery, plainValue, sqlValue } from './interpolate';
+import { QueryTypes } from './types';
+
+// A stand-in for Grafana's template service: ${name} replaced through the
+// formatter, as getTemplateSrv().replace does.
+function replacer(vars: Record<string, string | string[]>) {
+  return (target: string, format?: string | Function) =>
+    target.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, a, b) => {
+      const name = a ?? b;
+      if (!(name in vars)) {
+        return m;
+      }
+      return typeof format === 'function' ? format(vars[name]) : String(vars[name]);
+    });
+}
+
+test('sqlValue quotes several values and keeps one as is', () => {
+  assert.equal(sqlValue('checkout'), 'checkout');
+  assert.equal(sqlValue(['a']), 'a');
+  assert.equal(sqlValue(['a', "o'b"]), "'a','o\\'b'");
+  assert.equal(sqlValue(['a', ALL]), ALL);
+});
+
+test('plainValue joins values and keeps All', () => {
+  assert.equal(plainValue(['cross-zone', 'same-zone']), 'cross-zone,same-zone');
+  assert.equal(plainValue([ALL]), ALL);
+});
+
+test('interpolateQuery fills SQL and builder fields', () => {
+  const replace = replacer({ namespace: ['checkout', 'cart'], cluster: ALL, class: ['cross-zone', 'nat-gateway'], change: '2026-11-02' });
+  const sql = interpolateQuery(
+    { refId: 'A', queryType: QueryTypes.SQL, rawSql: "SELECT 1 WHERE src_namespace IN (${namespace}) AND $__conditionalAll(x, '${cluster}')" },
+    replace
+  );
+  assert.equal(sql.rawSql, "SELECT 1 WHERE src_namespace IN ('checkout','cart') AND $__conditionalAll(x, '$__all')");
+
+  const report = interpolateQuery(
+    { refId: 'B', queryType: QueryTypes.BeforeAfter, namespace: '${namespace}', cluster: '${cluster}', classes: ['${class}'], at: '${change}' },
+    replace,
+    [{ key: 'src_zone', operator: '=', value: 'eu-west-1a' }]
+  );
+  assert.equal(report.namespace, 'checkout,cart');
+  assert.equal(report.cluster, ALL);
+  assert.deepEqual(report.classes, ['cross-zone', 'nat-gateway']);
+  assert.equal(report.at, '2026-11-02');
+  assert.deepEqual(report.adHocFilters, [{ key: 'src_zone', operator: '=', value: 'eu-west-1a' }]);
+});
