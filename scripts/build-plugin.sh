@@ -22,7 +22,7 @@ echo "plugin: frontend (module.js)"
 (cd datasource/frontend && OUT="$(cd ../.. && pwd)/$PLUGIN/module.js" node build.mjs)
 sed -e "s/%VERSION%/${VERSION#v}/" -e "s/%UPDATED%/$(date -u +%Y-%m-%d)/" datasource/plugin.json > "$PLUGIN/plugin.json"
 cp datasource/frontend/img/logo.svg "$PLUGIN/img/logo.svg"
-go run ./cmd/furrow dashboards export "$OUT" --url "${PLUGIN_FURROW_URL:-http://127.0.0.1:8080}"
+go run ./cmd/furrow dashboards export "$OUT" --url "${GRAFANA_DATASOURCE_URL:-http://127.0.0.1:8080}"
 cat <<MSG
 plugin: $PLUGIN
 Grafana: paths.plugins = $(pwd)/$OUT/plugins, paths.provisioning = $(pwd)/$OUT/provisioning,
