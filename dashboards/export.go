@@ -14,7 +14,10 @@ import (
 // All are furrow's dashboards, by file name.
 func All() map[string]*dashboard.DashboardBuilder {
 	return map[string]*dashboard.DashboardBuilder{
-		"furrow-cross-zone.json": CrossZone(),
+		"furrow-cross-zone.json":        CrossZone(),
+		"furrow-service-overview.json":  ServiceOverview(),
+		"furrow-platform-overview.json": PlatformOverview(),
+		"furrow-infra-doctor.json":      InfraDoctor(),
 	}
 }
 
