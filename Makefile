@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin clean
 
 all: build
 
@@ -66,7 +66,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 ## bench: print the figures of every data-moving capability (never asserted in tests)
-bench: setup bench-store bench-ingest bench-query bench-latency
+bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin
 
 bench-store:
 	go test -run '^$$' -bench . -benchtime 1x ./store/embedded/
@@ -87,6 +87,11 @@ bench-query:
 # idle and while a 1M-record ingest runs through the server (target p99 <
 # 250 ms). FURROW_BENCH_LATENCY_VERBOSE=1 prints the slow queries and the
 # statements that held the engine.
+# The cross-zone dashboard's panel queries through the built Grafana plugin
+# (gRPC) against the same work on the store (target overhead ≤ 1.2×).
+bench-plugin:
+	go test -run '^$$' -bench PluginPath -benchtime 5x ./datasource/
+
 bench-latency:
 	go test -run '^$$' -bench QueryLatencyDuringIngest -benchtime 1x -timeout 20m ./cmd/furrow/
 
