@@ -18,7 +18,7 @@ type Configuration struct {
 	// ingest or admin with a line of TokensFile.
 	Tokens []Secret `yaml:"tokens"`
 	// TokensFile names a file of more tokens, one per line: "SUBJECT
-	// SCOPE[,SCOPE] TOKEN" (scopes read, ingest, admin; admin implies the
+	// SCOPE[,SCOPE] TOKEN" (scopes read, ingest, write, admin; admin implies the
 	// others), or a bare token, which has the read scope only. Blank lines
 	// and lines starting with # are ignored. It keeps tokens out of the main
 	// configuration file (a Kubernetes Secret mounted as a file).

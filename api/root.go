@@ -6,7 +6,7 @@
 // Authentication is a bearer token on /api/v1 and /metrics; /healthz and
 // /readyz are open so probes need no secret. In dev mode, loopback clients
 // need no token. Each token has a subject, logged with every request, and
-// scopes (read, ingest, admin) that each route group checks (see Group).
+// scopes (read, ingest, write, admin) that each route group checks (see Group).
 package api
 
 import (

@@ -23,11 +23,14 @@ const (
 	// cancels ingest jobs. It does not imply read: a loader's token cannot
 	// query the data it loads.
 	ScopeIngest Scope = "ingest"
+	// ScopeWrite changes the ownership catalog (teams, people, projects),
+	// within the rules of docs/catalog.md (a team's own members, or admin).
+	ScopeWrite Scope = "write"
 	// ScopeAdmin grants everything.
 	ScopeAdmin Scope = "admin"
 )
 
-var knownScopes = map[Scope]bool{ScopeRead: true, ScopeIngest: true, ScopeAdmin: true}
+var knownScopes = map[Scope]bool{ScopeRead: true, ScopeIngest: true, ScopeWrite: true, ScopeAdmin: true}
 
 // Scopes is the set of scopes of one token.
 type Scopes []Scope
@@ -112,7 +115,7 @@ func (c Configuration) AllTokens() ([]Token, error) {
 // line accepts.
 const MinScopedTokenLength = 16
 
-const tokenLineHelp = `write "SUBJECT SCOPES TOKEN" (e.g. "ci-loader ingest,read <token>"; scopes: read, ingest, admin) or a bare token (read only), one per line`
+const tokenLineHelp = `write "SUBJECT SCOPES TOKEN" (e.g. "ci-loader ingest,read <token>"; scopes: read, ingest, write, admin) or a bare token (read only), one per line`
 
 func parseTokenLine(line string, n int) (Token, error) {
 	fields := strings.Fields(line)

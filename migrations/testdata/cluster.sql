@@ -399,3 +399,31 @@ GROUP BY day, traffic_class,
     src_cluster, src_kind, src_namespace, src_workload_kind, src_workload, src_zone,
     dst_cluster, dst_kind, dst_namespace, dst_workload_kind, dst_workload, dst_zone
 ;
+-- 0010_catalog_owners
+-- Who owns each namespace, mirrored from the ownership catalog (the
+-- operational store is the truth; catalog/) on every change, so that SQL
+-- joins traffic and cost to teams. Each refresh writes the whole mapping
+-- under a new generation and deletes the older ones; the view
+-- namespace_owners reads the newest generation only, so a reader never
+-- sees two mappings mixed or an empty one between them.
+CREATE TABLE IF NOT EXISTS catalog_namespace_owners_local ON CLUSTER `furrow` (
+    generation UInt64 COMMENT 'refresh number; the newest one is the mapping',
+    cluster LowCardinality(String),
+    namespace LowCardinality(String),
+    project LowCardinality(String),
+    team LowCardinality(String) COMMENT 'the owning team''s stable code',
+    team_name LowCardinality(String),
+    slack_channel String,
+    team_archived UInt8 COMMENT '1: the team left HR; the ownership needs a new owner'
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (generation, cluster, namespace)
+;
+-- 0010_catalog_owners
+CREATE TABLE IF NOT EXISTS catalog_namespace_owners ON CLUSTER `furrow` AS catalog_namespace_owners_local ENGINE = Distributed(`furrow`, currentDatabase(), catalog_namespace_owners_local, generation)
+;
+-- 0010_catalog_owners
+CREATE VIEW IF NOT EXISTS namespace_owners ON CLUSTER `furrow` AS
+SELECT cluster, namespace, project, team, team_name, slack_channel, team_archived
+FROM catalog_namespace_owners
+WHERE generation = (SELECT max(generation) FROM catalog_namespace_owners)
+;

@@ -1,0 +1,319 @@
+// Package catalog is the ownership catalog: teams by their stable HR code,
+// people, projects and the namespaces they run in, with an audit log of
+// every change, kept in the operational store (package state). Cost,
+// alert routing and the deployer read owners from it: the owner lookup
+// ((cluster, namespace) → project → team → channel) is served from
+// memory, and the mapping is mirrored into ClickHouse (namespace_owners)
+// on every change so SQL joins traffic to teams. HR files are synced on a
+// schedule (sync.go); the HTTP API is in routes.go.
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/ch-go/proto"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/furrowdev/furrow/internal/promreg"
+	"github.com/furrowdev/furrow/state"
+	"github.com/furrowdev/furrow/store"
+)
+
+// Configuration of the catalog.
+type Configuration struct {
+	// HR is the HR system the teams and people come from.
+	HR HRConfiguration `yaml:"hr"`
+	// NamespaceProjectLabel is the namespace label (or annotation) that
+	// names a namespace's project, read from the clusters.
+	NamespaceProjectLabel string `yaml:"namespace_project_label"`
+}
+
+// DefaultConfiguration syncs nothing until an HR source is set.
+func DefaultConfiguration() Configuration {
+	return Configuration{HR: DefaultHRConfiguration(), NamespaceProjectLabel: "katalog.io/project"}
+}
+
+// Validate checks the configuration.
+func (c Configuration) Validate() error { return c.HR.Validate() }
+
+// Dependencies of the catalog.
+type Dependencies struct {
+	State    *state.Store
+	Store    store.Store // ClickHouse, for the mirror and the unowned namespaces
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Catalog is the component.
+type Catalog struct {
+	cfg    Configuration
+	deps   Dependencies
+	repo   *repo
+	owners atomic.Pointer[map[[2]string]Owner]
+	gen    atomic.Uint64
+	mirror sync.Mutex // one refresh of the ClickHouse mirror at a time
+
+	lookups  prometheus.Counter
+	changes  *prometheus.CounterVec
+	syncRuns *prometheus.CounterVec
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New builds the catalog; it does nothing until Start.
+func New(cfg Configuration, deps Dependencies) (*Catalog, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	if deps.State == nil {
+		return nil, errors.New("catalog: the operational store is required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Registry == nil {
+		deps.Registry = prometheus.NewRegistry()
+	}
+	c := &Catalog{cfg: cfg, deps: deps, repo: &repo{db: deps.State.DB(), now: deps.Now}}
+	c.lookups = promreg.Register(deps.Registry, prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "furrow", Subsystem: "catalog", Name: "owner_lookups_total", Help: "Owner lookups answered."}))
+	c.changes = promreg.Register(deps.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "furrow", Subsystem: "catalog", Name: "changes_total", Help: "Catalog rows changed, by kind and source."}, []string{"kind", "source"}))
+	c.syncRuns = promreg.Register(deps.Registry, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "furrow", Subsystem: "catalog", Name: "hr_syncs_total", Help: "HR syncs, by outcome."}, []string{"outcome"}))
+	c.gen.Store(uint64(deps.Now().UnixNano()))
+	return c, nil
+}
+
+// Start loads the owners, mirrors them into ClickHouse and starts the HR
+// sync schedule.
+func (c *Catalog) Start(ctx context.Context) error {
+	if err := c.refresh(ctx); err != nil {
+		return fmt.Errorf("catalog: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	c.cancel, c.done = cancel, make(chan struct{})
+	go func() {
+		defer close(c.done)
+		if c.cfg.HR.Source() == "" || c.cfg.HR.Interval <= 0 {
+			return
+		}
+		t := time.NewTicker(c.cfg.HR.Interval)
+		defer t.Stop()
+		for {
+			if _, err := c.SyncHR(runCtx, Actor{Subject: "furrow", Source: "hr-sync"}, false); err != nil && runCtx.Err() == nil {
+				c.deps.Logger.Warn("catalog: HR sync failed", "error", err)
+			}
+			select {
+			case <-runCtx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return nil
+}
+
+// Stop ends the HR sync schedule.
+func (c *Catalog) Stop(ctx context.Context) error {
+	if c.cancel == nil {
+		return nil
+	}
+	c.cancel()
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refresh reloads the owner map and rewrites the ClickHouse mirror; every
+// write calls it.
+func (c *Catalog) refresh(ctx context.Context) error {
+	owners, err := c.repo.Owners(ctx)
+	if err != nil {
+		return err
+	}
+	m := make(map[[2]string]Owner, len(owners))
+	for _, o := range owners {
+		m[[2]string{o.Cluster, o.Namespace}] = o
+	}
+	c.owners.Store(&m)
+	if c.deps.Store == nil {
+		return nil
+	}
+	return c.mirrorOwners(ctx, owners)
+}
+
+// mirrorOwners writes owners as a new generation of
+// catalog_namespace_owners and deletes the older generations.
+func (c *Catalog) mirrorOwners(ctx context.Context, owners []Owner) error {
+	c.mirror.Lock()
+	defer c.mirror.Unlock()
+	gen := c.gen.Add(1)
+	var g proto.ColUInt64
+	var cluster, ns, project, team, teamName, slack proto.ColStr
+	var archived proto.ColUInt8
+	for _, o := range owners {
+		g.Append(gen)
+		cluster.Append(o.Cluster)
+		ns.Append(o.Namespace)
+		project.Append(o.Project)
+		team.Append(o.Team)
+		teamName.Append(o.TeamName)
+		slack.Append(o.SlackChannel)
+		a := uint8(0)
+		if o.TeamArchived {
+			a = 1
+		}
+		archived.Append(a)
+	}
+	if len(owners) > 0 {
+		b := store.Block{Columns: proto.Input{
+			{Name: "generation", Data: &g}, {Name: "cluster", Data: &cluster}, {Name: "namespace", Data: &ns},
+			{Name: "project", Data: &project}, {Name: "team", Data: &team}, {Name: "team_name", Data: &teamName},
+			{Name: "slack_channel", Data: &slack}, {Name: "team_archived", Data: &archived},
+		}}
+		if err := c.deps.Store.Insert(ctx, "catalog_namespace_owners", b, "catalog-"+strconv.FormatUint(gen, 10)); err != nil {
+			return fmt.Errorf("mirror the owners into ClickHouse: %w", err)
+		}
+	}
+	err := c.deps.Store.Exec(ctx, "DELETE FROM catalog_namespace_owners WHERE generation < {g:UInt64}",
+		store.WithParams(map[string]string{"g": strconv.FormatUint(gen, 10)}))
+	if err != nil && len(owners) == 0 {
+		return err
+	}
+	return nil
+}
+
+// OwnerOf is the owner lookup, the hot path of alert routing and cost: a
+// map read, no query.
+func (c *Catalog) OwnerOf(cluster, namespace string) (Owner, bool) {
+	c.lookups.Inc()
+	m := c.owners.Load()
+	if m == nil {
+		return Owner{}, false
+	}
+	o, ok := (*m)[[2]string{cluster, namespace}]
+	return o, ok
+}
+
+// changed records a write and refreshes the owners.
+func (c *Catalog) changed(ctx context.Context, kind, source string) error {
+	c.changes.WithLabelValues(kind, source).Inc()
+	return c.refresh(ctx)
+}
+
+// Teams, People, Projects, Audit: the catalog's lists.
+func (c *Catalog) Teams(ctx context.Context, all bool) ([]Team, error) { return c.repo.Teams(ctx, all) }
+
+// Team reads one team.
+func (c *Catalog) Team(ctx context.Context, code string) (Team, error) { return c.repo.Team(ctx, code) }
+
+// People lists the people.
+func (c *Catalog) People(ctx context.Context) ([]Person, error) { return c.repo.People(ctx) }
+
+// Projects lists the projects.
+func (c *Catalog) Projects(ctx context.Context) ([]Project, error) { return c.repo.Projects(ctx) }
+
+// Project reads one project.
+func (c *Catalog) Project(ctx context.Context, id string) (Project, error) {
+	return c.repo.Project(ctx, id)
+}
+
+// Audit lists changes, newest first.
+func (c *Catalog) Audit(ctx context.Context, kind, key string, limit int) ([]AuditEntry, error) {
+	return c.repo.Audit(ctx, kind, key, limit)
+}
+
+// Owners lists every catalogued namespace's owner.
+func (c *Catalog) Owners(ctx context.Context) ([]Owner, error) { return c.repo.Owners(ctx) }
+
+// PutTeam writes a team (see repo.PutTeam for ifMatch).
+func (c *Catalog) PutTeam(ctx context.Context, a Actor, t Team, ifMatch int64) (Team, error) {
+	t, err := c.repo.PutTeam(ctx, a, t, ifMatch)
+	if err != nil {
+		return t, err
+	}
+	return t, c.changed(ctx, "team", a.Source)
+}
+
+// PutPerson writes a person.
+func (c *Catalog) PutPerson(ctx context.Context, a Actor, p Person, ifMatch int64) (Person, error) {
+	p, err := c.repo.PutPerson(ctx, a, p, ifMatch)
+	if err != nil {
+		return p, err
+	}
+	c.changes.WithLabelValues("person", a.Source).Inc()
+	return p, nil
+}
+
+// PutProject writes a project and its namespaces.
+func (c *Catalog) PutProject(ctx context.Context, a Actor, p Project, ifMatch int64) (Project, error) {
+	p, err := c.repo.PutProject(ctx, a, p, ifMatch)
+	if err != nil {
+		return p, err
+	}
+	return p, c.changed(ctx, "project", a.Source)
+}
+
+// CanChange reports whether subject may change what team owns: admins
+// may, and so may the team's members (the rule documented in
+// docs/catalog.md).
+func (c *Catalog) CanChange(ctx context.Context, subject string, admin bool, teams ...string) (bool, error) {
+	if admin {
+		return true, nil
+	}
+	for _, t := range teams {
+		if t == "" {
+			continue
+		}
+		ok, err := c.repo.IsMember(ctx, t, subject)
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Unowned are the namespaces ClickHouse has seen (pod history and flow
+// rollups) that no project claims.
+func (c *Catalog) Unowned(ctx context.Context) ([]Namespace, error) {
+	if c.deps.Store == nil {
+		return nil, errors.New("unowned namespaces need the ClickHouse store")
+	}
+	var b strings.Builder
+	err := c.deps.Store.Query(ctx, &b, `SELECT DISTINCT cluster, namespace FROM (
+    SELECT cluster, namespace FROM pod_ips WHERE namespace != ''
+    UNION ALL SELECT src_cluster, src_namespace FROM flow_traffic_daily WHERE src_kind = 'pod' AND src_namespace != ''
+    UNION ALL SELECT dst_cluster, dst_namespace FROM flow_traffic_daily WHERE dst_kind = 'pod' AND dst_namespace != ''
+) ORDER BY cluster, namespace`, "TSV")
+	if err != nil {
+		return nil, err
+	}
+	out := []Namespace{}
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		cl, ns, ok := strings.Cut(line, "\t")
+		if !ok {
+			continue
+		}
+		if _, owned := c.OwnerOf(cl, ns); !owned {
+			out = append(out, Namespace{Cluster: cl, Namespace: ns})
+		}
+	}
+	return out, nil
+}
