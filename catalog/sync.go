@@ -37,16 +37,25 @@ type HRConfiguration struct {
 type HRMapping struct {
 	// People is the path of the list of people in a JSON/YAML document
 	// ("" for a document that is the list itself).
-	People       string `yaml:"people"`
-	EmployeeID   string `yaml:"employee_id"`
-	Name         string `yaml:"name"`
-	Email        string `yaml:"email"`
-	SlackUserID  string `yaml:"slack_user_id"`
-	TeamCode     string `yaml:"team_code"`
-	TeamName     string `yaml:"team_name"`
-	ParentCode   string `yaml:"parent_code"`
+	People string `yaml:"people"`
+	// EmployeeID is the field of a person's stable employee id.
+	EmployeeID string `yaml:"employee_id"`
+	// Name is the field of a person's name.
+	Name string `yaml:"name"`
+	// Email is the field of a person's email address.
+	Email string `yaml:"email"`
+	// SlackUserID is the field of a person's Slack user id (U…).
+	SlackUserID string `yaml:"slack_user_id"`
+	// TeamCode is the field of the person's team's stable code.
+	TeamCode string `yaml:"team_code"`
+	// TeamName is the field of the team's display name.
+	TeamName string `yaml:"team_name"`
+	// ParentCode is the field of the team's parent team code.
+	ParentCode string `yaml:"parent_code"`
+	// SlackChannel is the field of the team's Slack channel.
 	SlackChannel string `yaml:"slack_channel"`
-	Oncall       string `yaml:"oncall"`
+	// Oncall is the field of the team's on-call handle.
+	Oncall string `yaml:"oncall"`
 }
 
 // DefaultHRConfiguration maps the field names of furrow's own HR format

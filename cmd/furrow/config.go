@@ -5,10 +5,12 @@ import (
 	"fmt"
 
 	"github.com/furrowdev/furrow/api"
+	"github.com/furrowdev/furrow/catalog"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
 	"github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/migrations"
+	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/store/embedded"
 	"github.com/furrowdev/furrow/store/server"
 )
@@ -41,6 +43,11 @@ type Configuration struct {
 	// Retention says how long raw flows, rollups and pod history are
 	// kept; migrations apply it as table TTLs at every start.
 	Retention migrations.Retention `yaml:"retention"`
+	// State is the operational store (the catalog's tables): SQLite in the
+	// data directory, or PostgreSQL for several replicas.
+	State state.Configuration `yaml:"state"`
+	// Catalog is the ownership catalog and its HR sync.
+	Catalog catalog.Configuration `yaml:"catalog"`
 }
 
 // LogConfiguration configures logging.
@@ -81,6 +88,8 @@ func DefaultConfiguration() Configuration {
 		Ingest:     api.DefaultHandOverConfiguration(),
 		Traffic:    flowlogs.DefaultTrafficConfiguration(),
 		Retention:  migrations.DefaultRetention(),
+		State:      state.DefaultConfiguration(),
+		Catalog:    catalog.DefaultConfiguration(),
 	}
 }
 
@@ -113,6 +122,8 @@ func (c Configuration) Validate() error {
 		{"ingest", c.Ingest.Validate()},
 		{"traffic", c.Traffic.Validate()},
 		{"retention", c.Retention.Validate()},
+		{"state", c.State.Validate()},
+		{"catalog", c.Catalog.Validate()},
 	} {
 		if v.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v.key, v.err))

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/furrowdev/furrow/migrations"
+	"github.com/furrowdev/furrow/state"
 )
 
 func newMigrateCommand(a *app) *cobra.Command {
@@ -45,6 +46,17 @@ func newMigrateCommand(a *app) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(w, "schema version %d (this furrow knows up to %d)\n", st.Current, st.Latest)
+			// The operational store migrates when it opens.
+			ops, err := state.Open(ctx, a.cfg.State, a.cfg.Data)
+			if err != nil {
+				return err
+			}
+			defer ops.Close()
+			v, err := ops.Version(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "operational state (%s) at version %d\n", ops.Dialect(), v)
 			return nil
 		},
 	}

@@ -11,7 +11,7 @@ func newReportCommand(a *app) *cobra.Command {
 	var (
 		from, to, at, window         string
 		cluster, namespace, workload string
-		classes                      []string
+		classes, by                  []string
 		limit                        int
 		format                       string
 	)
@@ -23,6 +23,9 @@ func newReportCommand(a *app) *cobra.Command {
 			ctx, cancel := signalContext()
 			defer cancel()
 			f := traffic.Filter{Cluster: cluster, Namespace: namespace, Workload: workload, Classes: classes, Limit: limit}
+			for _, b := range by {
+				f.Rankings = append(f.Rankings, traffic.By(b))
+			}
 			var err error
 			if f.From, err = traffic.ParseTime("from", from, false); err != nil {
 				return err
@@ -54,6 +57,7 @@ func newReportCommand(a *app) *cobra.Command {
 	fl.StringVar(&workload, "workload", "", "only flows with this workload at either end")
 	fl.StringSliceVar(&classes, "class", nil, "traffic classes (default cross-zone; all for every class)")
 	fl.IntVar(&limit, "limit", 10, "rows per ranking")
+	fl.StringSliceVar(&by, "by", []string{"namespace", "workload", "zone"}, "rankings: namespace, workload, zone, team (the owning teams, from the catalog)")
 	fl.StringVar(&at, "at", "", "compare before and after this time (needs --namespace or --workload), e.g. when locality load balancing was switched on")
 	fl.StringVar(&window, "window", "", "before/after window per side (e.g. 7d, 36h; default 7d, clipped to the data)")
 	fl.StringVarP(&format, "format", "f", "table", "table, csv or json")

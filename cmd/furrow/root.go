@@ -55,6 +55,7 @@ func newRootCommand() *cobra.Command {
 		newReportCommand(a),
 		newDemoCommand(a),
 		newDashboardsCommand(a),
+		newCatalogCommand(a),
 	)
 	// cobra adds help and completion only when it executes; add them now so
 	// that the unknown-command check lists and accepts them.

@@ -11,11 +11,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/furrowdev/furrow/api"
+	"github.com/furrowdev/furrow/catalog"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
 	"github.com/furrowdev/furrow/ingest/source"
 	"github.com/furrowdev/furrow/migrations"
 	"github.com/furrowdev/furrow/query/traffic"
+	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/store"
 	"github.com/furrowdev/furrow/store/embedded"
 )
@@ -69,7 +71,20 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	read, ingest := srv.Group(api.ScopeRead), srv.Group(api.ScopeIngest)
 	jobs.Routes(srv.Group(api.ScopeRead, api.ScopeIngest), ingest)
 
+	// The operational store: the catalog's tables (SQLite in the data
+	// directory, or PostgreSQL).
+	st, err := state.Open(ctx, a.cfg.State, a.cfg.Data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
 	// The components, built inert and wired by hand, in start order.
+	cat, err := catalog.New(a.cfg.Catalog, catalog.Dependencies{State: st, Store: s, Registry: reg, Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	cat.Routes(read, srv.Group(api.ScopeWrite))
 	traffic.New(s).Routes(read)
 	idx := pods.NewIndexCache(s, time.Minute, a.logger)
 	src := source.New(a.cfg.S3, source.Dependencies{})
@@ -89,6 +104,10 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		sctx, scancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout)
 		defer scancel()
 		comps.stopAll(sctx)
+	}
+	if err := comps.start(ctx, "catalog", cat); err != nil {
+		stopAll()
+		return err
 	}
 	if len(a.cfg.Kubernetes.Clusters) > 0 {
 		sink, err := pods.NewClickHouseSink(s, reg)

@@ -27,7 +27,14 @@ func (r *Reports) CrossZoneReport(ctx context.Context, w io.Writer, f Filter, fo
 		return err
 	}
 	var secs []section
-	for _, by := range []By{ByNamespace, ByWorkload, ByZone} {
+	rankings := f.Rankings
+	if len(rankings) == 0 {
+		rankings = []By{ByNamespace, ByWorkload, ByZone}
+	}
+	for _, by := range rankings {
+		if _, err := ParseBy(string(by)); err != nil {
+			return err
+		}
 		t, err := r.TopTalkers(ctx, f, by)
 		if err != nil {
 			return err

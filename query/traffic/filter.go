@@ -42,6 +42,9 @@ type Filter struct {
 	// Limit caps ranked reports (top talkers, zone skew workloads); 0 means
 	// DefaultLimit.
 	Limit int
+	// Rankings are the top-talker groupings of CrossZoneReport (default
+	// namespace, workload, zone).
+	Rankings []By
 	// At and Window make CrossZoneReport add a before/after section around
 	// At (Window per side, 0 means DefaultWindow); the other reports ignore
 	// them.

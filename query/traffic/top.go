@@ -15,15 +15,19 @@ const (
 	ByNamespace By = "namespace"
 	ByWorkload  By = "workload"
 	ByZone      By = "zone"
+	// ByTeam groups by the owning team of each end's namespace, from the
+	// ownership catalog's mirror (namespace_owners); a namespace no
+	// project claims shows as "(unowned) <namespace>".
+	ByTeam By = "team"
 )
 
 // ParseBy checks a grouping name from a flag or query string.
 func ParseBy(s string) (By, error) {
 	switch b := By(s); b {
-	case ByNamespace, ByWorkload, ByZone:
+	case ByNamespace, ByWorkload, ByZone, ByTeam:
 		return b, nil
 	}
-	return "", fmt.Errorf("%w: by must be namespace, workload or zone, not %q", ErrBadFilter, s)
+	return "", fmt.Errorf("%w: by must be namespace, workload, zone or team, not %q", ErrBadFilter, s)
 }
 
 // TalkerRow is one (source, destination) pair of a top-talkers report.
@@ -56,6 +60,8 @@ func endpoint(by By, prefix string) string {
 	kind := "multiIf(" + prefix + "_kind != '', concat('(', " + prefix + "_kind, ')'), '(unknown)')"
 	ns := "if(" + prefix + "_namespace != '', " + prefix + "_namespace, " + kind + ")"
 	switch by {
+	case ByTeam:
+		return "if(" + prefix + "_o.team != '', " + prefix + "_o.team, if(" + prefix + "_namespace != '', concat('(unowned) ', " + prefix + "_namespace), " + kind + "))"
 	case ByWorkload:
 		return "if(" + prefix + "_workload != '', concat(" + prefix + "_namespace, '/', " + prefix + "_workload), " + ns + ")"
 	case ByZone:
@@ -69,6 +75,8 @@ func endpoint(by By, prefix string) string {
 // cheap GROUP BY on (LowCardinality) columns before labels are built.
 func keyColumns(by By, prefix string) []string {
 	switch by {
+	case ByTeam:
+		return []string{prefix + "_kind", prefix + "_cluster", prefix + "_namespace"}
 	case ByWorkload:
 		return []string{prefix + "_kind", prefix + "_namespace", prefix + "_workload"}
 	case ByZone:
@@ -107,7 +115,7 @@ FROM (
     FROM ` + table + `
     WHERE ` + p.sql() + `
     GROUP BY ` + keys + `
-  )
+  ) AS k` + ownerJoins(by) + `
   GROUP BY src, dst
 )
 ORDER BY bytes DESC, src, dst
@@ -141,4 +149,14 @@ func nonNil[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// ownerJoins joins each end's namespace to its owner for ByTeam.
+func ownerJoins(by By) string {
+	if by != ByTeam {
+		return ""
+	}
+	return `
+  LEFT JOIN namespace_owners AS src_o ON src_o.cluster = k.src_cluster AND src_o.namespace = k.src_namespace
+  LEFT JOIN namespace_owners AS dst_o ON dst_o.cluster = k.dst_cluster AND dst_o.namespace = k.dst_namespace`
 }

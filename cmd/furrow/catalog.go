@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/furrowdev/furrow/api"
+	"github.com/furrowdev/furrow/catalog"
+	"github.com/furrowdev/furrow/state"
+	"github.com/furrowdev/furrow/store"
+)
+
+// withCatalog runs a catalog command through a running furrow serve (or
+// --server), or on the stores themselves: the operational state and, for
+// the ClickHouse mirror and the unowned namespaces, the ClickHouse store.
+func (a *app) withCatalog(ctx context.Context, cmd *cobra.Command, command, serverURL string, scope api.Scope,
+	remote func(c *apiClient) error, local func(c *catalog.Catalog) error) error {
+	return a.throughServerOrStore(ctx, cmd, command, serverURL, true, func(base string) error {
+		c, err := a.newAPIClient(base, scope)
+		if err != nil {
+			return err
+		}
+		return remote(c)
+	}, func(s store.Store) error {
+		st, err := state.Open(ctx, a.cfg.State, a.cfg.Data)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		cfg := a.cfg.Catalog
+		cfg.HR.Interval = 0 // a command syncs once, on demand
+		c, err := catalog.New(cfg, catalog.Dependencies{State: st, Store: s, Logger: a.logger})
+		if err != nil {
+			return err
+		}
+		if err := c.Start(ctx); err != nil {
+			return err
+		}
+		defer c.Stop(context.WithoutCancel(ctx)) //nolint:errcheck // nothing runs
+		return local(c)
+	})
+}
+
+// getJSON decodes a GET of the API into out.
+func getJSON(ctx context.Context, c *apiClient, path string, out any) error {
+	resp, err := c.do(ctx, http.MethodGet, path, "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+func printJSON(cmd *cobra.Command, v any) error {
+	enc := json.NewEncoder(cmd.OutOrStdout())
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newCatalogCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "catalog", Short: "The ownership catalog: teams, people, projects, owners, HR sync"}
+	var serverURL string
+	cmd.PersistentFlags().StringVar(&serverURL, "server", "", "go through this furrow server (http://host:port)")
+
+	var dry bool
+	var file string
+	sync := &cobra.Command{
+		Use:   "sync",
+		Short: "Sync teams and people from HR (catalog.hr.file or url, or --file): a dry run prints the diff",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			var data []byte
+			format := ""
+			if file != "" {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return err
+				}
+				data, format = b, strings.TrimPrefix(strings.ToLower(filepath.Ext(file)), ".")
+			} else if a.cfg.Catalog.HR.File != "" {
+				b, err := os.ReadFile(a.cfg.Catalog.HR.File)
+				if err != nil {
+					return err
+				}
+				data, format = b, strings.TrimPrefix(strings.ToLower(filepath.Ext(a.cfg.Catalog.HR.File)), ".")
+			}
+			var rep catalog.SyncReport
+			err := a.withCatalog(ctx, cmd, "furrow catalog sync", serverURL, api.ScopeAdmin, func(c *apiClient) error {
+				if data == nil {
+					return fmt.Errorf("give the HR export with --file (the server reads catalog.hr on its schedule)")
+				}
+				ct := map[string]string{"csv": "text/csv", "yaml": "application/yaml", "yml": "application/yaml"}[format]
+				if ct == "" {
+					ct = "application/json"
+				}
+				q := url.Values{}
+				if dry {
+					q.Set("dry_run", "1")
+				}
+				resp, err := c.do(ctx, http.MethodPost, "/api/v1/catalog/sync?"+q.Encode(), ct, bytes.NewReader(data))
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				return json.NewDecoder(resp.Body).Decode(&rep)
+			}, func(c *catalog.Catalog) (err error) {
+				actor := catalog.Actor{Subject: "cli:" + os.Getenv("USER"), Source: "hr-sync"}
+				if data != nil {
+					rep, err = c.SyncHRData(ctx, actor, dry, format, data)
+				} else {
+					rep, err = c.SyncHR(ctx, actor, dry)
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			verb := "changed"
+			if rep.DryRun {
+				verb = "would change"
+			}
+			fmt.Fprintf(w, "catalog: %d people in %d teams; %s %d rows\n", rep.People, rep.Teams, verb, len(rep.Changes))
+			for _, c := range rep.Changes {
+				fmt.Fprintln(w, "  "+c)
+			}
+			return nil
+		},
+	}
+	sync.Flags().BoolVar(&dry, "dry-run", false, "print what would change, change nothing")
+	sync.Flags().StringVar(&file, "file", "", "an HR export (YAML, JSON or CSV) instead of catalog.hr")
+
+	list := func(use, short, path string, local func(ctx context.Context, c *catalog.Catalog) (any, error)) *cobra.Command {
+		return &cobra.Command{
+			Use: use, Short: short, Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				ctx, cancel := signalContext()
+				defer cancel()
+				var out any
+				err := a.withCatalog(ctx, cmd, "furrow catalog "+use, serverURL, api.ScopeRead, func(c *apiClient) error {
+					return getJSON(ctx, c, path, &out)
+				}, func(c *catalog.Catalog) (err error) {
+					out, err = local(ctx, c)
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				return printJSON(cmd, out)
+			},
+		}
+	}
+	cmd.AddCommand(sync,
+		list("teams", "List the teams (JSON)", "/api/v1/catalog/teams", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Teams(ctx, false) }),
+		list("people", "List the people (JSON)", "/api/v1/catalog/people", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.People(ctx) }),
+		list("projects", "List the projects and their namespaces (JSON)", "/api/v1/catalog/projects", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Projects(ctx) }),
+		list("audit", "The latest changes, newest first (JSON)", "/api/v1/catalog/audit", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Audit(ctx, "", "", 100) }),
+		&cobra.Command{
+			Use: "namespaces", Short: "Who owns each namespace, and the namespaces nobody owns", Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				ctx, cancel := signalContext()
+				defer cancel()
+				var out struct {
+					Owned   []catalog.Owner     `json:"owned"`
+					Unowned []catalog.Namespace `json:"unowned"`
+				}
+				err := a.withCatalog(ctx, cmd, "furrow catalog namespaces", serverURL, api.ScopeRead, func(c *apiClient) error {
+					return getJSON(ctx, c, "/api/v1/catalog/namespaces", &out)
+				}, func(c *catalog.Catalog) (err error) {
+					if out.Owned, err = c.Owners(ctx); err != nil {
+						return err
+					}
+					out.Unowned, err = c.Unowned(ctx)
+					return err
+				})
+				if err != nil {
+					return err
+				}
+				return printNamespaces(cmd.OutOrStdout(), out.Owned, out.Unowned)
+			},
+		},
+	)
+	return cmd
+}
+
+func printNamespaces(w io.Writer, owned []catalog.Owner, unowned []catalog.Namespace) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLUSTER\tNAMESPACE\tPROJECT\tTEAM\tSLACK")
+	for _, o := range owned {
+		team := o.Team + " (" + o.TeamName + ")"
+		if o.TeamArchived {
+			team += " ARCHIVED: needs a new owner"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.Cluster, o.Namespace, o.Project, team, o.SlackChannel)
+	}
+	for _, n := range unowned {
+		fmt.Fprintf(tw, "%s\t%s\t(unowned)\t-\t-\n", n.Cluster, n.Namespace)
+	}
+	return tw.Flush()
+}
