@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin clean
 
 all: build
 
@@ -37,7 +37,11 @@ setup-node-client:
 setup-frontend:
 	@bash scripts/setup-frontend.sh
 
-setup-test: setup setup-minio setup-k8s setup-node-client setup-frontend
+## setup-postgres: Debian's PostgreSQL for the operational store's tests (installed when missing)
+setup-postgres:
+	@bash scripts/setup-postgres.sh
+
+setup-test: setup setup-minio setup-k8s setup-node-client setup-frontend setup-postgres
 
 build: setup
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(FURROW) ./cmd/furrow

@@ -108,6 +108,9 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 	if err := os.WriteFile(filepath.Join(dir, "furrow.yaml"), networkYAML(d.topo), 0o644); err != nil {
 		return s, err
 	}
+	if err := writeCatalog(dir, ClusterName); err != nil {
+		return s, err
+	}
 	if err := os.WriteFile(filepath.Join(dir, "k8s", "nodes.json"), nodesJSON(d.topo, start-40*86400), 0o644); err != nil {
 		return s, err
 	}

@@ -25,8 +25,22 @@ if [[ ! -f "$marker" ]]; then
   "$FURROW" --data "$DATA" --config "$CFG" ingest flowlogs "$DEMO/s3"
   touch "$marker"
 fi
+# The ownership catalog: teams and people from the demo's HR export, the
+# projects that own its namespaces (a few left unowned on purpose). Both
+# are idempotent: a second run changes nothing.
+if [[ -f "$DEMO/catalog/hr.yaml" ]]; then
+  echo "== ownership catalog: HR sync and projects"
+  "$FURROW" --data "$DATA" --config "$CFG" catalog sync --file "$DEMO/catalog/hr.yaml"
+  "$FURROW" --data "$DATA" --config "$CFG" catalog apply "$DEMO/catalog/projects.yaml"
+fi
 echo "== cross-zone report (demo: locality load balancing switched on for checkout on 2026-11-02)"
 "$FURROW" --data "$DATA" --config "$CFG" report cross-zone --namespace checkout --at 2026-11-02
+echo
+echo "== cross-zone cost per team pair (owners from the catalog)"
+"$FURROW" --data "$DATA" --config "$CFG" report cross-zone --by team --limit 8
+echo
+echo "== who owns each namespace, and the unowned ones"
+"$FURROW" --data "$DATA" --config "$CFG" catalog namespaces
 
 cat <<MSG
 

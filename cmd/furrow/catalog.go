@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
@@ -163,7 +164,80 @@ func newCatalogCommand(a *app) *cobra.Command {
 			},
 		}
 	}
-	cmd.AddCommand(sync,
+	apply := &cobra.Command{
+		Use:   "apply FILE",
+		Short: "Create or update the projects of a YAML file (projects: [{id, name, owner_team, tier, namespaces: [{cluster, namespace}]}])",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			b, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			var doc struct {
+				Projects []catalog.Project `yaml:"projects"`
+			}
+			if err := yaml.Unmarshal(b, &doc); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			n := 0
+			err = a.withCatalog(ctx, cmd, "furrow catalog apply", serverURL, api.ScopeWrite, func(c *apiClient) error {
+				for _, p := range doc.Projects {
+					body, _ := json.Marshal(p)
+					req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/catalog/projects/"+url.PathEscape(p.ID), nil)
+					if err != nil {
+						return err
+					}
+					if c.token != "" {
+						req.Header.Set("Authorization", "Bearer "+c.token)
+					}
+					resp, err := c.http.Do(req)
+					if err != nil {
+						return err
+					}
+					resp.Body.Close()
+					put, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+"/api/v1/catalog/projects/"+url.PathEscape(p.ID), bytes.NewReader(body))
+					if err != nil {
+						return err
+					}
+					put.Header.Set("Content-Type", "application/json")
+					if c.token != "" {
+						put.Header.Set("Authorization", "Bearer "+c.token)
+					}
+					if resp.StatusCode == http.StatusOK {
+						put.Header.Set("If-Match", resp.Header.Get("ETag"))
+					}
+					pr, err := c.http.Do(put)
+					if err != nil {
+						return err
+					}
+					msg, _ := io.ReadAll(pr.Body)
+					pr.Body.Close()
+					if pr.StatusCode != http.StatusOK {
+						return fmt.Errorf("project %s: HTTP %d: %s", p.ID, pr.StatusCode, strings.TrimSpace(string(msg)))
+					}
+					n++
+				}
+				return nil
+			}, func(c *catalog.Catalog) error {
+				actor := catalog.Actor{Subject: "cli:" + os.Getenv("USER"), Source: "file"}
+				for _, p := range doc.Projects {
+					if _, err := c.PutProject(ctx, actor, p, -1); err != nil {
+						return fmt.Errorf("project %s: %w", p.ID, err)
+					}
+					n++
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "catalog: %d projects applied from %s\n", n, args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(sync, apply,
 		list("teams", "List the teams (JSON)", "/api/v1/catalog/teams", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Teams(ctx, false) }),
 		list("people", "List the people (JSON)", "/api/v1/catalog/people", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.People(ctx) }),
 		list("projects", "List the projects and their namespaces (JSON)", "/api/v1/catalog/projects", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Projects(ctx) }),
