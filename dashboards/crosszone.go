@@ -42,6 +42,7 @@ func commonVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder 
 		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("furrow").Type(datasource.PluginID)).
 		WithVariable(values("cluster", "Cluster", "clusters")).
 		WithVariable(values("namespace", "Namespace", "namespaces")).
+		WithVariable(values("team", "Team", "teams")).
 		WithVariable(dashboard.NewCustomVariableBuilder("class").Label("Traffic class").
 			Values(dashboard.StringOrMap{String: str("cross-zone,same-zone,nat-gateway,internet-egress,aws-service,all")}).
 			Current(option("cross-zone", "cross-zone")))
@@ -90,6 +91,9 @@ func CrossZone() *dashboard.DashboardBuilder {
 		WithPanel(top("Top namespace pairs", "namespace")).
 		WithPanel(top("Top workload pairs", "workload")).
 		WithPanel(top("Top zone pairs", "zone")).
+		WithPanel(top("Top team pairs (owners from the catalog)", "team")).
+		WithPanel(series("Cost per day by sending team", "currencyUSD").
+			WithTarget(furrowTarget("A", datasource.Query{QueryType: datasource.QueryTypeSQL, Format: "time_series", RawSQL: teamSQL}))).
 		WithPanel(table.NewPanelBuilder().Title("Platform namespaces: istio-system and monitoring").Datasource(dsRef()).Height(10).Span(12).
 			Description("Mesh and monitoring traffic is paid by everyone: the ingress gateways, sidecars' control traffic, scrapes and remote writes across zones.").
 			WithTarget(furrowTarget("A", datasource.Query{QueryType: datasource.QueryTypeSQL, Format: "table", RawSQL: platformSQL}))).
@@ -118,3 +122,14 @@ FROM flow_traffic_daily
 WHERE $__dateFilter(day) AND (src_namespace IN ('istio-system', 'monitoring') OR dst_namespace IN ('istio-system', 'monitoring'))
 GROUP BY platform_namespace, traffic_class
 ORDER BY cost_usd DESC`
+
+// teamSQL is the cost per day of each team's sending namespaces, from the
+// daily rollup joined to the catalog's mirror; a namespace no project
+// claims shows as "(unowned) <namespace>".
+const teamSQL = `SELECT day AS time, if(o.team != '', o.team, concat('(unowned) ', t.src_namespace)) AS team, sum(t.cost_usd) AS cost
+FROM flow_traffic_daily AS t
+LEFT JOIN namespace_owners AS o ON o.cluster = t.src_cluster AND o.namespace = t.src_namespace
+WHERE $__dateFilter(day) AND t.src_kind = 'pod' AND t.traffic_class = '${class}'
+  AND $__conditionalAll(o.team = '${team}', '${team}')
+GROUP BY time, team
+ORDER BY time`

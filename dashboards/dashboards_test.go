@@ -49,6 +49,7 @@ var interpolate = strings.NewReplacer(
 	"${cluster}", "$__all",
 	"${namespace}", "$__all",
 	"${change}", "2026-11-02",
+	"${team}", "$__all",
 )
 
 type panelJSON struct {

@@ -62,7 +62,7 @@ FROM (SELECT number, number % 2000 AS k FROM numbers(1440000))`, store.WithParam
 	// variables are applied (class cross-zone, the rest All, a change).
 	out, err := dashboards.JSON(dashboards.CrossZone())
 	require.NoError(b, err)
-	iv := strings.NewReplacer("${class}", "cross-zone", "${cluster}", "$__all", "${namespace}", "$__all", "${change}", "2026-01-16")
+	iv := strings.NewReplacer("${class}", "cross-zone", "${cluster}", "$__all", "${namespace}", "$__all", "${change}", "2026-01-16", "${team}", "$__all")
 	var d struct {
 		Panels []struct {
 			Targets []json.RawMessage `json:"targets"`

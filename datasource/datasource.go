@@ -117,7 +117,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 }
 
 // CallResource serves the lists the query editors offer: GET
-// values/{clusters,namespaces,workloads,zones,classes} → ["a", …].
+// values/{clusters,namespaces,workloads,zones,classes,teams} → ["a", …].
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
 	send := func(status int, v any) error {
 		b, _ := json.Marshal(v)
@@ -126,7 +126,7 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 	name, ok := strings.CutPrefix(strings.Trim(req.Path, "/"), "values/")
 	sql, known := valueLists[name]
 	if !ok || !known || req.Method != http.MethodGet {
-		return send(http.StatusNotFound, map[string]string{"error": "use GET values/{clusters,namespaces,workloads,zones,classes}"})
+		return send(http.StatusNotFound, map[string]string{"error": "use GET values/{clusters,namespaces,workloads,zones,classes,teams}"})
 	}
 	res, err := d.client.sql(ctx, sql, 10_000, attributionOf(req.PluginContext, http.Header(req.Headers)))
 	if err != nil {

@@ -130,11 +130,14 @@ func expandOne(name string, args []string, hasArgs bool, tr TimeRange) (string, 
 	case "interval_s":
 		return fmt.Sprint(intervalSeconds(tr)), true, nil
 	case "conditionalAll":
-		if err := need(2); err != nil {
-			return "", true, err
+		// The variable's value may itself hold commas (several quoted
+		// values): everything after the condition is the value.
+		if len(args) < 2 {
+			return "", true, fmt.Errorf("expected 2 arguments, got %d", len(args))
 		}
-		v := strings.Trim(strings.TrimSpace(args[1]), `'"`)
-		if v == allValue || v == "" || strings.Contains(args[1], allValue) {
+		value := strings.Join(args[1:], ",")
+		v := strings.Trim(strings.TrimSpace(value), `'"`)
+		if v == allValue || v == "" || strings.Contains(value, allValue) {
 			return "1=1", true, nil
 		}
 		return args[0], true, nil

@@ -27,6 +27,7 @@ func TestExpand(t *testing.T) {
 		{"$__timeFilter(toStartOfHour(start))", "toStartOfHour(start) >= toDateTime(1793527200) AND toStartOfHour(start) <= toDateTime(1793622600)"},
 		{"$__conditionalAll(ns IN ('a','b'), 'a,b')", "ns IN ('a','b')"},
 		{"$__conditionalAll(ns IN ($ns), $__all)", "1=1"},
+		{"$__conditionalAll(team IN ('PAY','CART'), 'PAY','CART')", "team IN ('PAY','CART')"},
 		{"WHERE $__conditionalAll(x = ')', '$__all') AND 1", "WHERE 1=1 AND 1"},
 		{"$__unknownMacro stays", "$__unknownMacro stays"},
 		{"no macros", "no macros"},

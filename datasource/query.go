@@ -37,7 +37,7 @@ type Query struct {
 	RawSQL string `json:"rawSql,omitempty"`
 	// Format is "table" or "time_series" (sql and cost_per_day).
 	Format string `json:"format,omitempty"`
-	// By is the grouping of top_talkers: namespace, workload or zone.
+	// By is the grouping of top_talkers: namespace, workload, zone or team.
 	By string `json:"by,omitempty"`
 	// Classes are traffic classes (default cross-zone; "all" for every one).
 	Classes []string `json:"classes,omitempty"`
@@ -52,7 +52,7 @@ type Query struct {
 	// Limit is the rows of a report (default 20).
 	Limit int `json:"limit,omitempty"`
 	// Values names what a values query lists: clusters, namespaces,
-	// workloads, zones or classes.
+	// workloads, zones, classes or teams (from the ownership catalog).
 	Values string `json:"values,omitempty"`
 	// AdHocFilters are the dashboard's ad hoc filters, as the frontend
 	// passes them.
@@ -74,6 +74,7 @@ var valueLists = map[string]string{
 	"workloads":  "SELECT DISTINCT w FROM (SELECT src_workload AS w FROM flow_traffic_daily UNION ALL SELECT dst_workload FROM flow_traffic_daily) WHERE w != '' ORDER BY w",
 	"zones":      "SELECT DISTINCT z FROM (SELECT src_zone AS z FROM flow_traffic_daily UNION ALL SELECT dst_zone FROM flow_traffic_daily) WHERE z != '' ORDER BY z",
 	"classes":    "SELECT DISTINCT traffic_class FROM flow_traffic_daily WHERE traffic_class != '' ORDER BY traffic_class",
+	"teams":      "SELECT DISTINCT team FROM namespace_owners WHERE team != '' ORDER BY team",
 }
 
 // run answers one query.
@@ -99,7 +100,7 @@ func (d *Datasource) run(ctx context.Context, q backend.DataQuery, a attribution
 	case QueryTypeValues:
 		sql, ok := valueLists[m.Values]
 		if !ok {
-			return badRequest(fmt.Sprintf("values %q: use clusters, namespaces, workloads, zones or classes", m.Values))
+			return badRequest(fmt.Sprintf("values %q: use clusters, namespaces, workloads, zones, classes or teams", m.Values))
 		}
 		frames, err = d.runSQL(ctx, Query{RawSQL: sql, Format: "table"}, tr, q.RefID, a)
 	case QueryTypeTopTalkers, QueryTypeCostPerDay, QueryTypeBeforeAfter, QueryTypeZoneSkew:

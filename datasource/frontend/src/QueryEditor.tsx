@@ -72,6 +72,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
               { label: 'Namespace', value: 'namespace' },
               { label: 'Workload', value: 'workload' },
               { label: 'Zone', value: 'zone' },
+              { label: 'Team', value: 'team' },
             ]}
             value={q.by ?? 'namespace'}
             onChange={(v) => set({ by: v as FurrowQuery['by'] })}

@@ -7,7 +7,7 @@ import { FurrowOptions, FurrowQuery, QueryTypes } from './types';
 
 type Props = QueryEditorProps<DataSource, FurrowQuery, FurrowOptions>;
 
-const lists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes'] as const;
+const lists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes', 'teams'] as const;
 
 // VariableQueryEditor picks what a template variable lists.
 export function VariableQueryEditor({ query, onChange }: Props) {

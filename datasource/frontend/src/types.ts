@@ -19,7 +19,7 @@ export interface FurrowQuery extends DataQuery {
   queryType?: QueryType;
   rawSql?: string;
   format?: 'table' | 'time_series';
-  by?: 'namespace' | 'workload' | 'zone';
+  by?: 'namespace' | 'workload' | 'zone' | 'team';
   classes?: string[];
   cluster?: string;
   namespace?: string;
@@ -27,7 +27,7 @@ export interface FurrowQuery extends DataQuery {
   at?: string;
   window?: string;
   limit?: number;
-  values?: 'clusters' | 'namespaces' | 'workloads' | 'zones' | 'classes';
+  values?: 'clusters' | 'namespaces' | 'workloads' | 'zones' | 'classes' | 'teams';
   adHocFilters?: AdHocFilter[];
 }
 

@@ -97,6 +97,8 @@ func start() (*Server, error) {
 		{"--data", data, "--config", cfg, "migrate"},
 		{"--data", data, "--config", cfg, "ingest", "pods", "--cluster", "demo-eu", filepath.Join(demo, "k8s")},
 		{"--data", data, "--config", cfg, "ingest", "flowlogs", filepath.Join(demo, "s3")},
+		{"--data", data, "--config", cfg, "catalog", "sync", "--file", filepath.Join(demo, "catalog", "hr.yaml")},
+		{"--data", data, "--config", cfg, "catalog", "apply", filepath.Join(demo, "catalog", "projects.yaml")},
 	}
 	for _, s := range steps {
 		if err := run(s...); err != nil {
