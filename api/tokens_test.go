@@ -25,7 +25,7 @@ func TestAllTokens(t *testing.T) {
 		{here(), "YAML mapping", "# tokens\nci: " + secret + "\n", nil, "line 2: 2 fields"},
 		{here(), "tab inside", secret + "\tx\n", nil, "line 1: 2 fields"},
 		{here(), "YAML mapping with scopes", "- subject: ci\n  token: " + secret + "\n", nil, "line 1: field 1 (subject)"}, // "- subject: ci" splits in 3 fields
-		{here(), "unknown scope", "ci write " + secret + "\n", nil, "line 1: field 2 (scopes) holds an unknown scope"},
+		{here(), "unknown scope", "ci delete " + secret + "\n", nil, "line 1: field 2 (scopes) holds an unknown scope"},
 		{here(), "fields swapped", "ci " + secret + " read\n", nil, "line 1: field 2 (scopes)"},
 		{here(), "token first", secret + " read ci\n", nil, "line 1: field 3 (token) is shorter"},
 		{here(), "four fields", "ci read " + secret + " extra\n", nil, "line 1: 4 fields"},
