@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog clean
 
 all: build
 
@@ -70,7 +70,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 ## bench: print the figures of every data-moving capability (never asserted in tests)
-bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin
+bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog
 
 bench-store:
 	go test -run '^$$' -bench . -benchtime 1x ./store/embedded/
@@ -95,6 +95,12 @@ bench-query:
 # (gRPC) against the same work on the store (target overhead ≤ 1.2×).
 bench-plugin:
 	go test -run '^$$' -bench PluginPath -benchtime 5x ./datasource/
+
+# The catalog: HR sync of 20k people in 2k teams (first, again, a rename),
+# owner lookups per second in process and through the API.
+bench-catalog:
+	go test -run '^$$' -bench HRSync -benchtime 1x ./catalog/
+	go test -run '^$$' -bench OwnerLookup ./catalog/
 
 bench-latency:
 	go test -run '^$$' -bench QueryLatencyDuringIngest -benchtime 1x -timeout 20m ./cmd/furrow/
