@@ -240,6 +240,9 @@ func (c *Catalog) Audit(ctx context.Context, kind, key string, limit int) ([]Aud
 	return c.repo.Audit(ctx, kind, key, limit)
 }
 
+// Resources lists the cloud resources and their owners.
+func (c *Catalog) Resources(ctx context.Context) ([]Resource, error) { return c.repo.Resources(ctx) }
+
 // Owners lists every catalogued namespace's owner.
 func (c *Catalog) Owners(ctx context.Context) ([]Owner, error) { return c.repo.Owners(ctx) }
 

@@ -86,3 +86,14 @@ type Actor struct {
 	Subject string
 	Source  string
 }
+
+// Resource is a cloud resource and its owner, from its tags or an import.
+type Resource struct {
+	ARN       string            `json:"arn"`
+	ProjectID string            `json:"project_id,omitempty"`
+	TeamCode  string            `json:"team_code,omitempty"`
+	Tags      map[string]string `json:"tags,omitempty"`
+	Source    string            `json:"source,omitempty"`
+	Version   int64             `json:"version,omitempty"`
+	UpdatedAt string            `json:"updated_at,omitempty"`
+}

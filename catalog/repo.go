@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -418,6 +419,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, p.ID, p.Name, p.Own
 		if ifMatch > 0 && ifMatch != old.Version {
 			return fmt.Errorf("project %q is at version %d, not %d: %w", p.ID, old.Version, ifMatch, ErrConflict)
 		}
+		if sameProject(old, p) {
+			p = old
+			return nil
+		}
 		p.Version = old.Version + 1
 		if _, err := tx.ExecContext(ctx, `UPDATE projects SET name = $1, owner_team = $2, tier = $3, language = $4, slo = $5, repos = $6, links = $7, archived = $8, source = $9, version = $10, updated_at = $11
 WHERE id = $12 AND version = $13`, p.Name, p.OwnerTeam, p.Tier, p.Language, p.SLO, string(repos), string(links), p.Archived, p.Source, p.Version, p.UpdatedAt, p.ID, old.Version); err != nil {
@@ -435,6 +440,22 @@ WHERE id = $12 AND version = $13`, p.Name, p.OwnerTeam, p.Tier, p.Language, p.SL
 		return audit(ctx, tx, at, a, "project", p.ID, action, old, p)
 	})
 	return p, err
+}
+
+// sameProject reports whether writing b over a would change nothing.
+func sameProject(a, b Project) bool {
+	key := func(p Project) string {
+		ns := make([]string, len(p.Namespaces))
+		for i, n := range p.Namespaces {
+			ns[i] = n.Cluster + "/" + n.Namespace
+		}
+		sort.Strings(ns)
+		repos, _ := json.Marshal(nonNilStrings(p.Repos))
+		links, _ := json.Marshal(nonNilMap(p.Links))
+		return strings.Join([]string{p.Name, p.OwnerTeam, p.Tier, p.Language, p.SLO, string(repos), string(links),
+			strconv.FormatBool(p.Archived), strings.Join(ns, ",")}, "\x00")
+	}
+	return key(a) == key(b)
 }
 
 func (r *repo) scanProjectsTx(ctx context.Context, tx *sql.Tx, id string) (*Project, error) {
@@ -548,4 +569,62 @@ func (r *repo) IsMember(ctx context.Context, team, employee string) (bool, error
 	var n int
 	err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM team_members WHERE team_code = $1 AND employee_id = $2`, team, employee).Scan(&n)
 	return n > 0, err
+}
+
+// ---- resources
+
+// PutResource records a resource's owner (upsert), audited.
+func (r *repo) PutResource(ctx context.Context, a Actor, res Resource) error {
+	if !strings.HasPrefix(res.ARN, "arn:") {
+		return fmt.Errorf("%w: %q is not an ARN", ErrInvalid, res.ARN)
+	}
+	tags, _ := json.Marshal(nonNilMap(res.Tags))
+	at := r.ts()
+	return r.tx(ctx, func(tx *sql.Tx) error {
+		var old Resource
+		var oldTags string
+		err := tx.QueryRowContext(ctx, `SELECT arn, project_id, team_code, tags, source, version FROM resources WHERE arn = $1`, res.ARN).
+			Scan(&old.ARN, &old.ProjectID, &old.TeamCode, &oldTags, &old.Source, &old.Version)
+		res.Source, res.UpdatedAt = a.Source, at
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			res.Version = 1
+			if _, err := tx.ExecContext(ctx, `INSERT INTO resources (arn, project_id, team_code, tags, source, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				res.ARN, res.ProjectID, res.TeamCode, string(tags), res.Source, res.Version, res.UpdatedAt); err != nil {
+				return err
+			}
+			return audit(ctx, tx, at, a, "resource", res.ARN, "create", nil, res)
+		case err != nil:
+			return err
+		}
+		if old.ProjectID == res.ProjectID && old.TeamCode == res.TeamCode && oldTags == string(tags) {
+			return nil
+		}
+		res.Version = old.Version + 1
+		if _, err := tx.ExecContext(ctx, `UPDATE resources SET project_id = $1, team_code = $2, tags = $3, source = $4, version = $5, updated_at = $6 WHERE arn = $7`,
+			res.ProjectID, res.TeamCode, string(tags), res.Source, res.Version, res.UpdatedAt, res.ARN); err != nil {
+			return err
+		}
+		return audit(ctx, tx, at, a, "resource", res.ARN, "update", old, res)
+	})
+}
+
+// Resources lists the cloud resources and their owners.
+func (r *repo) Resources(ctx context.Context) ([]Resource, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT arn, project_id, team_code, tags, source, version, updated_at FROM resources ORDER BY arn`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Resource{}
+	for rows.Next() {
+		var res Resource
+		var tags string
+		if err := rows.Scan(&res.ARN, &res.ProjectID, &res.TeamCode, &tags, &res.Source, &res.Version, &res.UpdatedAt); err != nil {
+			return nil, err
+		}
+		_ = json.Unmarshal([]byte(tags), &res.Tags)
+		out = append(out, res)
+	}
+	return out, rows.Err()
 }

@@ -23,9 +23,11 @@ import (
 //	GET    /catalog/projects                GET /catalog/projects/{id}
 //	PUT    /catalog/projects/{id}           DELETE /catalog/projects/{id}  (archive)
 //	GET    /catalog/namespaces              owners of the catalogued namespaces, and the unowned ones
+//	GET    /catalog/resources               cloud resources and their owners
 //	GET    /catalog/owner?cluster=&namespace=
 //	GET    /catalog/audit?kind=&key=&limit=
 //	POST   /catalog/sync[?dry_run=1]        body: an HR export (YAML, JSON or CSV by Content-Type); admin
+//	POST   /catalog/backstage               {"files": {name: catalog-info.yaml…}, "cluster", "dry_run"}; admin
 //
 // Every GET of one row returns its version as the ETag; a PUT or DELETE of
 // an existing row needs If-Match with it (412 when it changed since, 428
@@ -167,6 +169,10 @@ func (c *Catalog) Routes(read, write *gin.RouterGroup) {
 		unowned, err := c.Unowned(g.Request.Context())
 		respond(g, gin.H{"owned": nonNil(owners), "unowned": unowned}, err)
 	})
+	read.GET("/catalog/resources", func(g *gin.Context) {
+		rs, err := c.Resources(g.Request.Context())
+		respond(g, rs, err)
+	})
 	read.GET("/catalog/owner", func(g *gin.Context) {
 		o, ok := c.OwnerOf(g.Query("cluster"), g.Query("namespace"))
 		if !ok {
@@ -179,6 +185,28 @@ func (c *Catalog) Routes(read, write *gin.RouterGroup) {
 		limit, _ := strconv.Atoi(g.DefaultQuery("limit", "100"))
 		es, err := c.Audit(g.Request.Context(), g.Query("kind"), g.Query("key"), limit)
 		respond(g, es, err)
+	})
+	write.POST("/catalog/backstage", func(g *gin.Context) {
+		p := api.RequestPrincipal(g)
+		if !p.Scopes.Has(api.ScopeAdmin) {
+			forbidden(g, "a Backstage import needs admin")
+			return
+		}
+		var req struct {
+			Files   map[string]string `json:"files"`
+			Cluster string            `json:"cluster"`
+			DryRun  bool              `json:"dry_run"`
+		}
+		if err := api.DecodeJSON(g, &req); err != nil {
+			g.JSON(http.StatusBadRequest, gin.H{"error": err.Error()})
+			return
+		}
+		files := make(map[string][]byte, len(req.Files))
+		for k, v := range req.Files {
+			files[k] = []byte(v)
+		}
+		rep, err := c.ImportBackstage(g.Request.Context(), Actor{Subject: p.Subject, Source: "backstage"}, files, req.Cluster, req.DryRun)
+		respond(g, rep, err)
 	})
 	write.POST("/catalog/sync", func(g *gin.Context) {
 		p := api.RequestPrincipal(g)

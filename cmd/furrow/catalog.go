@@ -237,11 +237,61 @@ func newCatalogCommand(a *app) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(sync, apply,
+	var bsCluster string
+	var bsDry bool
+	backstage := &cobra.Command{
+		Use:   "import-backstage PATH...",
+		Short: "Import Backstage catalog-info.yaml files (a directory tree of repositories, or files): groups, users, components, resources",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			files, err := catalog.ReadBackstageFiles(args)
+			if err != nil {
+				return err
+			}
+			var rep catalog.BackstageReport
+			err = a.withCatalog(ctx, cmd, "furrow catalog import-backstage", serverURL, api.ScopeAdmin, func(c *apiClient) error {
+				body := map[string]any{"files": map[string]string{}, "cluster": bsCluster, "dry_run": bsDry}
+				for k, v := range files {
+					body["files"].(map[string]string)[k] = string(v)
+				}
+				b, _ := json.Marshal(body)
+				resp, err := c.do(ctx, http.MethodPost, "/api/v1/catalog/backstage", "application/json", bytes.NewReader(b))
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				return json.NewDecoder(resp.Body).Decode(&rep)
+			}, func(c *catalog.Catalog) (err error) {
+				rep, err = c.ImportBackstage(ctx, catalog.Actor{Subject: "cli:" + os.Getenv("USER"), Source: "backstage"}, files, bsCluster, bsDry)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "backstage: %d entities in %d files; %d changes\n", rep.Entities, len(files), len(rep.Changes))
+			for _, c := range rep.Changes {
+				fmt.Fprintln(w, "  "+c)
+			}
+			for _, u := range rep.Unknown {
+				fmt.Fprintln(w, "  not imported (kind furrow does not read): "+u)
+			}
+			for _, p := range rep.Problems {
+				fmt.Fprintln(w, "  problem: "+p)
+			}
+			return nil
+		},
+	}
+	backstage.Flags().StringVar(&bsCluster, "cluster", "", "the cluster of the components' backstage.io/kubernetes-namespace annotations")
+	backstage.Flags().BoolVar(&bsDry, "dry-run", false, "print what would change, change nothing")
+	cmd.AddCommand(sync, apply, backstage,
 		list("teams", "List the teams (JSON)", "/api/v1/catalog/teams", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Teams(ctx, false) }),
 		list("people", "List the people (JSON)", "/api/v1/catalog/people", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.People(ctx) }),
 		list("projects", "List the projects and their namespaces (JSON)", "/api/v1/catalog/projects", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Projects(ctx) }),
 		list("audit", "The latest changes, newest first (JSON)", "/api/v1/catalog/audit", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Audit(ctx, "", "", 100) }),
+		list("resources", "Cloud resources and their owners (JSON)", "/api/v1/catalog/resources", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Resources(ctx) }),
 		&cobra.Command{
 			Use: "namespaces", Short: "Who owns each namespace, and the namespaces nobody owns", Args: cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
