@@ -34,15 +34,23 @@ type Configuration struct {
 	// NamespaceProjectLabel is the namespace label (or annotation) that
 	// names a namespace's project, read from the clusters.
 	NamespaceProjectLabel string `yaml:"namespace_project_label"`
+	// Tags names the cloud resources' ownership tags and where the
+	// tagging API is.
+	Tags TagsConfiguration `yaml:"tags"`
 }
 
 // DefaultConfiguration syncs nothing until an HR source is set.
 func DefaultConfiguration() Configuration {
-	return Configuration{HR: DefaultHRConfiguration(), NamespaceProjectLabel: "katalog.io/project"}
+	return Configuration{HR: DefaultHRConfiguration(), NamespaceProjectLabel: "katalog.io/project", Tags: DefaultTagsConfiguration()}
 }
 
 // Validate checks the configuration.
-func (c Configuration) Validate() error { return c.HR.Validate() }
+func (c Configuration) Validate() error {
+	if c.Tags.ProjectTag == "" || c.Tags.TeamTag == "" {
+		return errors.New("tags: project_tag and team_tag are required")
+	}
+	return c.HR.Validate()
+}
 
 // Dependencies of the catalog.
 type Dependencies struct {
@@ -51,6 +59,9 @@ type Dependencies struct {
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Tagger reaches the cloud's tags (nil: built from the AWS
+	// configuration when a scan or a transfer first needs it).
+	Tagger Tagger
 }
 
 // Catalog is the component.
@@ -198,6 +209,52 @@ func (c *Catalog) mirrorOwners(ctx context.Context, owners []Owner) error {
 		return err
 	}
 	return nil
+}
+
+// tagger is the configured Tagger, built on first use.
+func (c *Catalog) tagger(ctx context.Context) (Tagger, error) {
+	if c.deps.Tagger != nil {
+		return c.deps.Tagger, nil
+	}
+	t, err := NewAWSTagger(ctx, c.cfg.Tags)
+	if err != nil {
+		return nil, err
+	}
+	c.deps.Tagger = t
+	return t, nil
+}
+
+// ScanCloudTags scans the configured cloud's tags into the catalog.
+func (c *Catalog) ScanCloudTags(ctx context.Context, a Actor) (ScanReport, error) {
+	t, err := c.tagger(ctx)
+	if err != nil {
+		return ScanReport{}, err
+	}
+	return c.ScanTags(ctx, a, t)
+}
+
+// Transfer moves a project to another team and, unless dry, runs the
+// re-tag job (see TransferProject, RunRetagJobs).
+func (c *Catalog) Transfer(ctx context.Context, a Actor, project, team string, dry bool) (TransferPlan, []RetagProgress, error) {
+	plan, err := c.TransferProject(ctx, a, project, team, dry)
+	if err != nil || dry || plan.Job == "" {
+		return plan, nil, err
+	}
+	t, err := c.tagger(ctx)
+	if err != nil {
+		return plan, nil, fmt.Errorf("the project moved; re-tagging needs the tagging API (it resumes with furrow catalog retag): %w", err)
+	}
+	progress, err := c.RunRetagJobs(ctx, a, t, nil)
+	return plan, progress, err
+}
+
+// ResumeRetagJobs runs the re-tag jobs a crash left running.
+func (c *Catalog) ResumeRetagJobs(ctx context.Context, a Actor) ([]RetagProgress, error) {
+	t, err := c.tagger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.RunRetagJobs(ctx, a, t, nil)
 }
 
 // OwnerOf is the owner lookup, the hot path of alert routing and cost: a

@@ -286,7 +286,85 @@ func newCatalogCommand(a *app) *cobra.Command {
 	}
 	backstage.Flags().StringVar(&bsCluster, "cluster", "", "the cluster of the components' backstage.io/kubernetes-namespace annotations")
 	backstage.Flags().BoolVar(&bsDry, "dry-run", false, "print what would change, change nothing")
-	cmd.AddCommand(sync, apply, backstage,
+	var trDry bool
+	transfer := &cobra.Command{
+		Use:   "transfer PROJECT TEAM",
+		Short: "Move a project to another team: one catalog change, then its resources re-tagged (catalog.tags.team_tag) through the tagging API",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			var plan catalog.TransferPlan
+			var progress []catalog.RetagProgress
+			err := a.withCatalog(ctx, cmd, "furrow catalog transfer", "", api.ScopeAdmin, func(*apiClient) error {
+				return fmt.Errorf("stop furrow serve first, or run the transfer on a replica without it: the re-tag job runs in this process")
+			}, func(c *catalog.Catalog) (err error) {
+				plan, progress, err = c.Transfer(ctx, catalog.Actor{Subject: "cli:" + os.Getenv("USER"), Source: "cli"}, args[0], args[1], trDry)
+				return err
+			})
+			w := cmd.OutOrStdout()
+			if plan.Project != "" {
+				verb := "moved"
+				if trDry {
+					verb = "would move"
+				}
+				fmt.Fprintf(w, "project %s: %s from %s to %s; %d resources to re-tag\n", plan.Project, verb, plan.FromTeam, plan.ToTeam, len(plan.Retag))
+				for _, arn := range plan.Retag {
+					fmt.Fprintln(w, "  "+arn)
+				}
+			}
+			for _, p := range progress {
+				fmt.Fprintf(w, "re-tag job %s: %s (%d done, %d failed)\n", p.Job, p.State, p.Done, len(p.Failed))
+			}
+			return err
+		},
+	}
+	transfer.Flags().BoolVar(&trDry, "dry-run", false, "print the diff, change nothing")
+	scanTags := &cobra.Command{
+		Use:   "scan-tags",
+		Short: "Read cloud resources' owners from their tags (catalog.tags keys) through the tagging API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			var rep catalog.ScanReport
+			err := a.withCatalog(ctx, cmd, "furrow catalog scan-tags", "", api.ScopeAdmin, func(*apiClient) error {
+				return fmt.Errorf("stop furrow serve first: the scan runs in this process")
+			}, func(c *catalog.Catalog) (err error) {
+				rep, err = c.ScanCloudTags(ctx, catalog.Actor{Subject: "cli:" + os.Getenv("USER"), Source: "tag-scan"})
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "tags: %d resources, %d with an owner, %d changed\n", rep.Resources, rep.Owned, rep.Changes)
+			for _, p := range rep.Problems {
+				fmt.Fprintln(cmd.OutOrStdout(), "  problem: "+p)
+			}
+			return nil
+		},
+	}
+	retag := &cobra.Command{
+		Use:   "retag",
+		Short: "Resume the re-tag jobs an interrupted transfer left running",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			var progress []catalog.RetagProgress
+			err := a.withCatalog(ctx, cmd, "furrow catalog retag", "", api.ScopeAdmin, func(*apiClient) error {
+				return fmt.Errorf("stop furrow serve first: the job runs in this process")
+			}, func(c *catalog.Catalog) (err error) {
+				progress, err = c.ResumeRetagJobs(ctx, catalog.Actor{Subject: "cli:" + os.Getenv("USER"), Source: "cli"})
+				return err
+			})
+			for _, p := range progress {
+				fmt.Fprintf(cmd.OutOrStdout(), "re-tag job %s: %s (%d done, %d failed)\n", p.Job, p.State, p.Done, len(p.Failed))
+			}
+			return err
+		},
+	}
+	cmd.AddCommand(sync, apply, backstage, transfer, scanTags, retag,
 		list("teams", "List the teams (JSON)", "/api/v1/catalog/teams", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Teams(ctx, false) }),
 		list("people", "List the people (JSON)", "/api/v1/catalog/people", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.People(ctx) }),
 		list("projects", "List the projects and their namespaces (JSON)", "/api/v1/catalog/projects", func(ctx context.Context, c *catalog.Catalog) (any, error) { return c.Projects(ctx) }),
