@@ -99,7 +99,7 @@ bench-plugin:
 # The catalog: HR sync of 20k people in 2k teams (first, again, a rename),
 # owner lookups per second in process and through the API.
 bench-catalog:
-	go test -run '^$$' -bench HRSync -benchtime 1x ./catalog/
+	go test -run '^$$' -bench 'HRSync|Retag' -benchtime 1x ./catalog/
 	go test -run '^$$' -bench OwnerLookup ./catalog/
 
 bench-latency:
