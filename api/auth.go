@@ -18,6 +18,7 @@ type authenticator struct {
 	digests   [][sha256.Size]byte
 	principal []Principal // principal[i] holds the token of digests[i]
 	devMode   bool
+	oidc      *oidcVerifier // nil: OIDC bearers off
 }
 
 // Principal is who made a request: the subject of its token and the
@@ -59,6 +60,18 @@ func (a *authenticator) middleware(c *gin.Context) {
 		return
 	}
 	p, ok := a.lookup(token)
+	if !ok && a.oidc != nil && looksLikeJWT(token) {
+		var err error
+		if p, err = a.oidc.verify(c.Request.Context(), token); err == nil {
+			ok = true
+		} else {
+			// The reason (expired, wrong audience, bad signature) helps the
+			// client; it never holds the token.
+			c.Header("WWW-Authenticate", `Bearer realm="furrow", error="invalid_token"`)
+			abortJSON(c, http.StatusUnauthorized, "invalid bearer token: "+err.Error(), nil)
+			return
+		}
+	}
 	if !ok {
 		c.Header("WWW-Authenticate", `Bearer realm="furrow", error="invalid_token"`)
 		abortJSON(c, http.StatusUnauthorized, "invalid bearer token", nil)

@@ -130,6 +130,11 @@ func (s *Server) chAuthenticate(c *gin.Context) (Principal, error) {
 		}
 		var ok bool
 		p, ok = s.auth.lookup(key)
+		if !ok && s.auth.oidc != nil && looksLikeJWT(key) {
+			if vp, err := s.auth.oidc.verify(c.Request.Context(), key); err == nil {
+				p, ok = vp, true
+			}
+		}
 		if !ok || (user != "" && user != "default" && user != p.Subject) {
 			name := user
 			if name == "" {

@@ -34,6 +34,8 @@ type Configuration struct {
 	WriteTimeout time.Duration `yaml:"write_timeout"`
 	// ShutdownTimeout bounds the wait for in-flight requests on Stop.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// OIDC accepts bearers from the company's identity provider.
+	OIDC OIDCConfiguration `yaml:"oidc"`
 	// ClickHouseListen, when set, also serves the ClickHouse HTTP interface
 	// (always at /clickhouse/ on Listen) at the root of its own address,
 	// for tools that cannot be given a path (e.g. "127.0.0.1:8123").
@@ -53,6 +55,7 @@ func DefaultConfiguration() Configuration {
 		WriteTimeout:    5 * time.Minute,
 		ShutdownTimeout: 30 * time.Second,
 		SQL:             sqlapi.DefaultConfiguration(),
+		OIDC:            DefaultOIDCConfiguration(),
 	}
 }
 
@@ -71,6 +74,9 @@ func (c Configuration) Validate() error {
 	}
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.ShutdownTimeout < 0 {
 		return errors.New("read_timeout, write_timeout and shutdown_timeout must not be negative")
+	}
+	if err := c.OIDC.Validate(); err != nil {
+		return err
 	}
 	return c.SQL.Validate()
 }

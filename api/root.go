@@ -79,7 +79,7 @@ func New(cfg Configuration, deps Dependencies) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	if len(tokens) == 0 && !cfg.DevMode && !loopbackListen(cfg.Listen) {
+	if len(tokens) == 0 && cfg.OIDC.Issuer == "" && !cfg.DevMode && !loopbackListen(cfg.Listen) {
 		return nil, fmt.Errorf("api: refusing to listen on %s without authentication: set tokens or tokens_file, or listen on 127.0.0.1", cfg.Listen)
 	}
 	if len(tokens) == 0 && !cfg.DevMode && cfg.ClickHouseListen != "" && !loopbackListen(cfg.ClickHouseListen) {
@@ -102,6 +102,9 @@ func New(cfg Configuration, deps Dependencies) (*Server, error) {
 	}
 	if len(tokens) == 0 && !cfg.DevMode {
 		logger.Warn("api: no token configured: every /api/v1 and /metrics request will be refused; set tokens or tokens_file")
+	}
+	if cfg.OIDC.Issuer != "" {
+		s.auth.oidc = &oidcVerifier{cfg: cfg.OIDC}
 	}
 	s.engine = s.router()
 	return s, nil
