@@ -114,7 +114,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		w, err := pods.New(a.cfg.Kubernetes, pods.Dependencies{Sink: sink, Registry: reg, Logger: a.logger})
+		w, err := pods.New(a.cfg.Kubernetes, pods.Dependencies{Sink: sink, Registry: reg, Logger: a.logger, Namespaces: cat})
 		if err != nil {
 			return err
 		}

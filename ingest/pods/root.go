@@ -45,6 +45,15 @@ type Dependencies struct {
 	Clients map[string]kubernetes.Interface
 	// Now is the clock stamping live events; defaults to time.Now.
 	Now func() time.Time
+	// Namespaces, when set, is told every namespace seen and its labels
+	// and annotations (the ownership catalog reads a project from them).
+	Namespaces NamespaceObserver
+}
+
+// NamespaceObserver is told about the namespaces of the watched clusters.
+// It is called from the informers' goroutines and must not block long.
+type NamespaceObserver interface {
+	ObserveNamespace(cluster, name string, labels, annotations map[string]string)
 }
 
 // Watcher follows pods, nodes, ReplicaSets and Jobs of several clusters and

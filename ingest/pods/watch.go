@@ -75,6 +75,19 @@ func (c *clusterWatcher) start(runCtx, syncCtx context.Context) error {
 	}); err != nil {
 		return fmt.Errorf("node handler: %w", err)
 	}
+	if obs := c.w.deps.Namespaces; obs != nil {
+		notify := func(obj any) {
+			if ns, ok := obj.(*corev1.Namespace); ok {
+				obs.ObserveNamespace(c.name, ns.Name, ns.Labels, ns.Annotations)
+			}
+		}
+		if _, err := c.factory.Core().V1().Namespaces().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    notify,
+			UpdateFunc: func(_, obj any) { notify(obj) },
+		}); err != nil {
+			return fmt.Errorf("namespace handler: %w", err)
+		}
+	}
 	for kind, inf := range map[string]cache.SharedIndexInformer{"replicaset": rs.Informer(), "job": jobs.Informer()} {
 		if _, err := inf.AddEventHandler(c.countingHandler(kind)); err != nil {
 			return fmt.Errorf("%s handler: %w", kind, err)
