@@ -171,6 +171,19 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 	return p.GetDBVersion(ctx)
 }
 
+// Latest is the newest schema version this furrow knows.
+func (s *Store) Latest() (int64, error) {
+	p, err := s.provider()
+	if err != nil {
+		return 0, err
+	}
+	src := p.ListSources()
+	if len(src) == 0 {
+		return 0, nil
+	}
+	return src[len(src)-1].Version, nil
+}
+
 // IsUniqueViolation reports whether err is a duplicate key, in either
 // dialect.
 func IsUniqueViolation(err error) bool {
