@@ -72,13 +72,13 @@ func TestUnknownSubcommandFails(t *testing.T) {
 		code     int
 		contains []string
 	}{
-		{[]string{"ingest", "billing"}, 1, []string{`unknown command "billing" for "furrow ingest"`, "flowlogs", "pods"}},
+		{[]string{"ingest", "invoices"}, 1, []string{`unknown command "invoices" for "furrow ingest"`, "flowlogs", "pods", "billing"}},
 		{[]string{"bogus"}, 1, []string{`unknown command "bogus" for "furrow"`, "sql", "ingest", "serve"}},
 		{[]string{"config", "bogus"}, 1, []string{`unknown command "bogus" for "furrow config"`, "show", "keys"}},
 		{[]string{"config", "shwo"}, 1, []string{`(did you mean "show"?)`}},
 		{[]string{"report", "cross-zon"}, 1, []string{`for "furrow report"`, "cross-zone"}},
 		{[]string{"demo", "gen"}, 1, []string{`for "furrow demo"`, "generate"}},
-		{[]string{"--log-level", "debug", "ingest", "billing"}, 1, []string{`unknown command "billing"`}},
+		{[]string{"--log-level", "debug", "ingest", "invoices"}, 1, []string{`unknown command "invoices"`}},
 		// Controls: a grouping command alone still prints its help, and a
 		// real subcommand still runs.
 		{[]string{"ingest"}, 0, nil},

@@ -16,7 +16,7 @@ import (
 // ingestSubcommands are the commands under `furrow ingest`, listed here
 // rather than registered from each file's init.
 var ingestSubcommands = []func(*app) *cobra.Command{
-	newIngestFlowLogsCommand, newIngestPodsCommand, newIngestStatusCommand, newIngestJobsCommand, newIngestCancelCommand,
+	newIngestFlowLogsCommand, newIngestPodsCommand, newIngestBillingCommand, newIngestStatusCommand, newIngestJobsCommand, newIngestCancelCommand,
 }
 
 func newIngestCommand(a *app) *cobra.Command {
