@@ -203,10 +203,12 @@ func (c *Catalog) mirrorOwners(ctx context.Context, owners []Owner) error {
 			return fmt.Errorf("mirror the owners into ClickHouse: %w", err)
 		}
 	}
-	err := c.deps.Store.Exec(ctx, "DELETE FROM catalog_namespace_owners WHERE generation < {g:UInt64}",
-		store.WithParams(map[string]string{"g": strconv.FormatUint(gen, 10)}))
-	if err != nil && len(owners) == 0 {
-		return err
+	// Older generations are invisible already (the view reads the newest);
+	// deleting them only keeps the table small, so a failure is logged and
+	// the next refresh deletes them too.
+	if err := c.deps.Store.Exec(ctx, "DELETE FROM catalog_namespace_owners WHERE generation < {g:UInt64}",
+		store.WithParams(map[string]string{"g": strconv.FormatUint(gen, 10)})); err != nil {
+		c.deps.Logger.Warn("catalog: delete the older generations of the owners' mirror", "err", err)
 	}
 	return nil
 }

@@ -186,13 +186,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, t.Code, t.Name, t.ParentCode, t.Sl
 			return nil
 		}
 		t.Version = old.Version + 1
-		res, err := tx.ExecContext(ctx, `UPDATE teams SET name = $1, parent_code = $2, slack_channel = $3, oncall = $4, archived = $5, source = $6, version = $7, updated_at = $8
-WHERE code = $9 AND version = $10`, t.Name, t.ParentCode, t.SlackChannel, t.Oncall, t.Archived, t.Source, t.Version, t.UpdatedAt, t.Code, old.Version)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("team %q: %w", t.Code, ErrConflict)
+		if err := updatedOne(tx.ExecContext(ctx, `UPDATE teams SET name = $1, parent_code = $2, slack_channel = $3, oncall = $4, archived = $5, source = $6, version = $7, updated_at = $8
+WHERE code = $9 AND version = $10`, t.Name, t.ParentCode, t.SlackChannel, t.Oncall, t.Archived, t.Source, t.Version, t.UpdatedAt, t.Code, old.Version)); err != nil {
+			return fmt.Errorf("team %q: %w", t.Code, err)
 		}
 		if err := setMembers(ctx, tx, t.Code, t.Members); err != nil {
 			return err
@@ -204,6 +200,18 @@ WHERE code = $9 AND version = $10`, t.Name, t.ParentCode, t.SlackChannel, t.Onca
 		return audit(ctx, tx, at, a, "team", t.Code, action, old, t)
 	})
 	return t, err
+}
+
+// updatedOne checks that an UPDATE … WHERE version = old changed its row:
+// none means another writer changed it first.
+func updatedOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrConflict
+	}
+	return nil
 }
 
 func sameTeam(a, b Team) bool {
@@ -287,6 +295,9 @@ func (r *repo) PutPerson(ctx context.Context, a Actor, p Person, ifMatch int64) 
 			p.Version = 1
 			if _, err := tx.ExecContext(ctx, `INSERT INTO people (employee_id, name, email, slack_user_id, archived, source, version, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 				p.EmployeeID, p.Name, p.Email, p.SlackUserID, p.Archived, p.Source, p.Version, p.UpdatedAt); err != nil {
+				if state.IsUniqueViolation(err) {
+					return fmt.Errorf("person %q was created meanwhile: %w", p.EmployeeID, ErrConflict)
+				}
 				return err
 			}
 			return audit(ctx, tx, at, a, "person", p.EmployeeID, "create", nil, p)
@@ -304,9 +315,9 @@ func (r *repo) PutPerson(ctx context.Context, a Actor, p Person, ifMatch int64) 
 			return nil
 		}
 		p.Version = old.Version + 1
-		if _, err := tx.ExecContext(ctx, `UPDATE people SET name = $1, email = $2, slack_user_id = $3, archived = $4, source = $5, version = $6, updated_at = $7 WHERE employee_id = $8 AND version = $9`,
-			p.Name, p.Email, p.SlackUserID, p.Archived, p.Source, p.Version, p.UpdatedAt, p.EmployeeID, old.Version); err != nil {
-			return err
+		if err := updatedOne(tx.ExecContext(ctx, `UPDATE people SET name = $1, email = $2, slack_user_id = $3, archived = $4, source = $5, version = $6, updated_at = $7 WHERE employee_id = $8 AND version = $9`,
+			p.Name, p.Email, p.SlackUserID, p.Archived, p.Source, p.Version, p.UpdatedAt, p.EmployeeID, old.Version)); err != nil {
+			return fmt.Errorf("person %q: %w", p.EmployeeID, err)
 		}
 		return audit(ctx, tx, at, a, "person", p.EmployeeID, "update", old, p)
 	})
@@ -405,6 +416,9 @@ func (r *repo) PutProject(ctx context.Context, a Actor, p Project, ifMatch int64
 			p.Version = 1
 			if _, err := tx.ExecContext(ctx, `INSERT INTO projects (id, name, owner_team, tier, language, slo, repos, links, archived, source, version, updated_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, p.ID, p.Name, p.OwnerTeam, p.Tier, p.Language, p.SLO, string(repos), string(links), p.Archived, p.Source, p.Version, p.UpdatedAt); err != nil {
+				if state.IsUniqueViolation(err) {
+					return fmt.Errorf("project %q was created meanwhile: %w", p.ID, ErrConflict)
+				}
 				return err
 			}
 			if err := setNamespaces(ctx, tx, p.ID, p.Namespaces); err != nil {
@@ -424,9 +438,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, p.ID, p.Name, p.Own
 			return nil
 		}
 		p.Version = old.Version + 1
-		if _, err := tx.ExecContext(ctx, `UPDATE projects SET name = $1, owner_team = $2, tier = $3, language = $4, slo = $5, repos = $6, links = $7, archived = $8, source = $9, version = $10, updated_at = $11
-WHERE id = $12 AND version = $13`, p.Name, p.OwnerTeam, p.Tier, p.Language, p.SLO, string(repos), string(links), p.Archived, p.Source, p.Version, p.UpdatedAt, p.ID, old.Version); err != nil {
-			return err
+		if err := updatedOne(tx.ExecContext(ctx, `UPDATE projects SET name = $1, owner_team = $2, tier = $3, language = $4, slo = $5, repos = $6, links = $7, archived = $8, source = $9, version = $10, updated_at = $11
+WHERE id = $12 AND version = $13`, p.Name, p.OwnerTeam, p.Tier, p.Language, p.SLO, string(repos), string(links), p.Archived, p.Source, p.Version, p.UpdatedAt, p.ID, old.Version)); err != nil {
+			return fmt.Errorf("project %q: %w", p.ID, err)
 		}
 		if err := setNamespaces(ctx, tx, p.ID, p.Namespaces); err != nil {
 			return err
@@ -500,6 +514,9 @@ func setNamespaces(ctx context.Context, tx *sql.Tx, id string, ns []Namespace) e
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO project_namespaces (cluster, namespace, project_id) VALUES ($1, $2, $3)`, n.Cluster, n.Namespace, id); err != nil {
+			if state.IsUniqueViolation(err) { // another writer claimed it meanwhile
+				return fmt.Errorf("namespace %s/%s was claimed meanwhile: %w", n.Cluster, n.Namespace, ErrConflict)
+			}
 			return err
 		}
 	}
