@@ -69,14 +69,9 @@ func (r *Runner) Prepare(ctx context.Context, req Request) (*Statement, error) {
 		return nil, &store.Error{Code: codeUnknownDatabase, Name: "UNKNOWN_DATABASE",
 			Message: fmt.Sprintf("Database %s does not exist: furrow serves %s", req.Database, r.store.Info().Database)}
 	}
-	key := planKey(req.SQL, req.Params)
-	p, ok := r.plans.get(key)
-	if !ok {
-		var err error
-		if p, err = r.prepare(ctx, req.SQL, req.Params); err != nil {
-			return nil, err
-		}
-		r.plans.put(key, p)
+	p, err := r.plan(ctx, req.SQL, req.Params)
+	if err != nil {
+		return nil, err
 	}
 	client := maps.Clone(req.Settings)
 	if client == nil {

@@ -51,14 +51,9 @@ func (r *Runner) Run(ctx context.Context, w io.Writer, sql string, format Format
 		_, err := ParseFormat(string(format))
 		return err
 	}
-	key := planKey(sql, params)
-	p, ok := r.plans.get(key)
-	if !ok {
-		var err error
-		if p, err = r.prepare(ctx, sql, params); err != nil {
-			return err
-		}
-		r.plans.put(key, p)
+	p, err := r.plan(ctx, sql, params)
+	if err != nil {
+		return err
 	}
 	// This endpoint picks the format and the limits itself.
 	if p.trailing.format != "" {
@@ -67,9 +62,23 @@ func (r *Runner) Run(ctx context.Context, w io.Writer, sql string, format Format
 	if p.trailing.settings != nil {
 		return errSettingsClause
 	}
-	err := r.store.Query(ctx, w, p.sql, string(format),
+	err = r.store.Query(ctx, w, p.sql, string(format),
 		store.WithSettings(r.cfg.settings()), store.WithParams(params))
 	return r.classifyError(err)
+}
+
+// plan is the checked statement of sql, from the cache or prepared now.
+func (r *Runner) plan(ctx context.Context, sql string, params map[string]string) (plan, error) {
+	key := planKey(sql, params)
+	if p, ok := r.plans.get(key); ok {
+		return p, nil
+	}
+	p, err := r.prepare(ctx, sql, params)
+	if err != nil {
+		return plan{}, err
+	}
+	r.plans.put(key, p)
+	return p, nil
 }
 
 // plan is a statement ready to run.
