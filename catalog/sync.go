@@ -123,7 +123,7 @@ func (c *Catalog) SyncHR(ctx context.Context, a Actor, dry bool) (SyncReport, er
 func (c *Catalog) SyncHRData(ctx context.Context, a Actor, dry bool, format string, data []byte) (SyncReport, error) {
 	recs, err := parseHR(format, data, c.cfg.HR.Mapping)
 	if err != nil {
-		return SyncReport{DryRun: dry}, err
+		return SyncReport{DryRun: dry}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return c.apply(ctx, a, dry, recs)
 }

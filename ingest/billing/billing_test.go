@@ -179,3 +179,53 @@ func TestRestatement(t *testing.T) {
 	_, err = Ingest(ctx, s, []string{np}, "test", time.Now())
 	require.ErrorIs(t, err, ErrNotABill)
 }
+
+// TestHostileBills: a crash in the middle of a delivery, a corrupt gzip,
+// a header without rows, a row with too many fields, a huge amount.
+func TestHostileBills(t *testing.T) {
+	s := migrated(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	head := "bill/PayerAccountId,bill/BillingPeriodStartDate,lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/LineItemType,lineItem/CurrencyCode,lineItem/UnblendedCost\n"
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		return p
+	}
+	good := write("good.csv", head+"111,2026-11-01,2026-11-02 00:00:00,2026-11-02 01:00:00,Usage,USD,1.25\n"+
+		"111,2026-11-01,2026-11-02 01:00:00,2026-11-02 02:00:00,Usage,USD,0.123456789012345678\n")
+
+	// kill -9 during the INSERT: rows of the delivery, not recorded.
+	first, err := Ingest(ctx, s, []string{good}, "test", time.Now())
+	require.NoError(t, err)
+	require.NoError(t, s.Exec(ctx, "DELETE FROM ingested_objects WHERE source_id = {d:String}", store.WithParams(map[string]string{"d": first.Delivery})))
+	require.NoError(t, s.Exec(ctx, "INSERT INTO billing_line_items (delivery, billing_account_id, billing_period_start, billed_cost, billing_currency) VALUES ({d:String}, '111', '2026-11-01', 999, 'USD')",
+		store.WithParams(map[string]string{"d": first.Delivery})))
+	again, err := Ingest(ctx, s, []string{good}, "test", time.Now())
+	require.NoError(t, err)
+	require.False(t, again.Skipped)
+	var b strings.Builder
+	require.NoError(t, s.Query(ctx, &b, "SELECT toString(sum(billed_cost)), count() FROM billing_costs", "TSV"))
+	require.Equal(t, "1.373456789012\t2", strings.TrimSpace(b.String()), "the interrupted delivery's rows are not counted twice; 18 digits cut to 12")
+
+	for name, body := range map[string]string{
+		"corrupt.csv.gz": "not gzip at all",
+		"empty.csv":      "",
+	} {
+		_, err := Ingest(ctx, s, []string{write(name, body)}, "test", time.Now())
+		require.Error(t, err, name)
+	}
+	rep, err := Ingest(ctx, s, []string{write("header-only.csv", head)}, "test", time.Now())
+	require.NoError(t, err)
+	require.Zero(t, rep.Files[0].Rows)
+	require.Empty(t, rep.Periods, "a bill without rows replaces nothing")
+
+	rep, err = Ingest(ctx, s, []string{write("wide.csv", head+"111,2026-10-01,2026-10-02,2026-10-02,Usage,USD,1e400\n"+
+		"111,2026-10-01,2026-10-03,2026-10-03,Usage,USD,2\n")}, "test", time.Now())
+	require.NoError(t, err)
+	require.Equal(t, int64(1), rep.Files[0].Rejected, "an amount out of range is rejected with its line")
+	require.Equal(t, int64(1), rep.Files[0].Rows)
+	b.Reset()
+	require.NoError(t, s.Query(ctx, &b, "SELECT toString(sum(billed_cost)) FROM billing_costs WHERE toDate(billing_period_start) = '2026-11-01'", "TSV"))
+	require.Equal(t, "1.373456789012", strings.TrimSpace(b.String()), "other periods untouched")
+}
