@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/furrowdev/furrow/internal/testenv/toolcache"
 )
 
 // nodeClientDir is where scripts/setup-node-client.sh installed
@@ -17,16 +19,7 @@ func nodeClientDir() string {
 	if d := os.Getenv("FURROW_TEST_NODE_CLIENT"); d != "" {
 		return d
 	}
-	cache := os.Getenv("FURROW_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, _ := os.UserHomeDir()
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "furrow")
-	}
-	return filepath.Join(cache, "tools", "node-clickhouse-client")
+	return toolcache.Tools("node-clickhouse-client")
 }
 
 // TestClickHouseJSClient runs the official JS client, installed from npm

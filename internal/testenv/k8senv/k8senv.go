@@ -37,6 +37,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/furrowdev/furrow/internal/testenv/toolcache"
 )
 
 // KwokNodeAnnotation marks the nodes kwok manages (it makes them Ready and
@@ -76,16 +78,7 @@ func BinDir() string {
 	if d := os.Getenv("FURROW_K8S_BIN"); d != "" {
 		return d
 	}
-	cache := os.Getenv("FURROW_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, _ := os.UserHomeDir()
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "furrow")
-	}
-	return filepath.Join(cache, "tools", "k8s")
+	return toolcache.Tools("k8s")
 }
 
 // Start runs a control plane in t.TempDir() and stops it when the test ends.

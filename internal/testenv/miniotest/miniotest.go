@@ -20,12 +20,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/furrowdev/furrow/internal/testenv/toolcache"
 )
 
 // Region is the region every server reports; MinIO accepts any region in
@@ -58,16 +59,7 @@ func Binary() string {
 	if p := os.Getenv("FURROW_MINIO"); p != "" {
 		return p
 	}
-	cache := os.Getenv("FURROW_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, _ := os.UserHomeDir()
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "furrow")
-	}
-	return filepath.Join(cache, "tools", "minio")
+	return toolcache.Tools("minio")
 }
 
 // Start runs a MinIO server for t and stops it in t.Cleanup. A missing binary
