@@ -475,3 +475,106 @@ SELECT * EXCEPT delivery FROM billing_line_items
 WHERE (concat(billing_account_id, '/', toString(toDate(billing_period_start))), delivery) IN
     (SELECT period, source_id FROM ingest_periods FINAL WHERE kind = 'billing')
 ;
+-- 0012_pod_resources
+-- Pod requests and limits, and the nodes' cloud identity and size, for
+-- cost allocation (query/cost splits an EC2 node's cost across the pods
+-- that ran on it). The pod values are the pod's effective ones, what the
+-- scheduler reserves: max(sum of the app and restartable (sidecar) init
+-- containers, the largest init container) plus the pod overhead (0: none
+-- set). A change of them (an in-place resize) closes the pod's intervals
+-- and opens new ones, like a change of IP (docs/ingest-pods.md).
+ALTER TABLE pod_ips_local ON CLUSTER `furrow`
+    ADD COLUMN IF NOT EXISTS cpu_request_millis UInt64 DEFAULT 0 COMMENT 'effective CPU request of the pod, millicores' AFTER host_network,
+    ADD COLUMN IF NOT EXISTS memory_request_bytes UInt64 DEFAULT 0 COMMENT 'effective memory request of the pod, bytes' AFTER cpu_request_millis,
+    ADD COLUMN IF NOT EXISTS cpu_limit_millis UInt64 DEFAULT 0 COMMENT 'sum of the containers'' CPU limits plus overhead, millicores; 0: none set' AFTER memory_request_bytes,
+    ADD COLUMN IF NOT EXISTS memory_limit_bytes UInt64 DEFAULT 0 COMMENT 'sum of the containers'' memory limits plus overhead, bytes; 0: none set' AFTER cpu_limit_millis
+;
+-- 0012_pod_resources
+ALTER TABLE pod_ips ON CLUSTER `furrow`
+    ADD COLUMN IF NOT EXISTS cpu_request_millis UInt64 DEFAULT 0 AFTER host_network,
+    ADD COLUMN IF NOT EXISTS memory_request_bytes UInt64 DEFAULT 0 AFTER cpu_request_millis,
+    ADD COLUMN IF NOT EXISTS cpu_limit_millis UInt64 DEFAULT 0 AFTER memory_request_bytes,
+    ADD COLUMN IF NOT EXISTS memory_limit_bytes UInt64 DEFAULT 0 AFTER cpu_limit_millis
+;
+-- 0012_pod_resources
+-- instance_id is the EC2 instance (i-…) parsed from spec.providerID
+-- (aws:///us-east-1a/i-0abc…), empty on other providers: the key a bill's
+-- line items join on. A change of provider id or size is a node change.
+ALTER TABLE k8s_nodes_local ON CLUSTER `furrow`
+    ADD COLUMN IF NOT EXISTS provider_id String DEFAULT '' COMMENT 'spec.providerID as the node reports it' AFTER instance_type,
+    ADD COLUMN IF NOT EXISTS instance_id String DEFAULT '' COMMENT 'EC2 instance id from provider_id, empty when not aws' AFTER provider_id,
+    ADD COLUMN IF NOT EXISTS cpu_allocatable_millis UInt64 DEFAULT 0 AFTER instance_id,
+    ADD COLUMN IF NOT EXISTS memory_allocatable_bytes UInt64 DEFAULT 0 AFTER cpu_allocatable_millis,
+    ADD COLUMN IF NOT EXISTS cpu_capacity_millis UInt64 DEFAULT 0 AFTER memory_allocatable_bytes,
+    ADD COLUMN IF NOT EXISTS memory_capacity_bytes UInt64 DEFAULT 0 AFTER cpu_capacity_millis
+;
+-- 0012_pod_resources
+ALTER TABLE k8s_nodes ON CLUSTER `furrow`
+    ADD COLUMN IF NOT EXISTS provider_id String DEFAULT '' AFTER instance_type,
+    ADD COLUMN IF NOT EXISTS instance_id String DEFAULT '' AFTER provider_id,
+    ADD COLUMN IF NOT EXISTS cpu_allocatable_millis UInt64 DEFAULT 0 AFTER instance_id,
+    ADD COLUMN IF NOT EXISTS memory_allocatable_bytes UInt64 DEFAULT 0 AFTER cpu_allocatable_millis,
+    ADD COLUMN IF NOT EXISTS cpu_capacity_millis UInt64 DEFAULT 0 AFTER memory_allocatable_bytes,
+    ADD COLUMN IF NOT EXISTS memory_capacity_bytes UInt64 DEFAULT 0 AFTER cpu_capacity_millis
+;
+-- 0012_pod_resources
+-- One row per pod interval: pod_ips holds one row per IP, so a dual-stack
+-- pod's two rows of the same interval (same pod_uid and valid_from: the
+-- ingest opens and closes a pod's IPs together) collapse into one.
+-- valid_to = 1970-01-01 while the interval is open, as in pod_ips.
+CREATE VIEW IF NOT EXISTS pod_resources ON CLUSTER `furrow` AS
+SELECT
+    cluster,
+    any(namespace) AS namespace,
+    any(pod) AS pod,
+    pod_uid,
+    any(workload_kind) AS workload_kind,
+    any(workload) AS workload,
+    any(node) AS node,
+    valid_from,
+    if(min(valid_to) = toDateTime64(0, 3, 'UTC'), toDateTime64(0, 3, 'UTC'), max(valid_to)) AS valid_to,
+    max(cpu_request_millis) AS cpu_request_millis,
+    max(memory_request_bytes) AS memory_request_bytes,
+    max(cpu_limit_millis) AS cpu_limit_millis,
+    max(memory_limit_bytes) AS memory_limit_bytes
+FROM pod_ips FINAL
+GROUP BY cluster, pod_uid, valid_from
+;
+-- 0013_pod_usage
+-- Pod CPU and memory usage per hour (ingest/usage), rolled up from the
+-- cAdvisor series a Prometheus remote-writes to furrow:
+-- container_cpu_usage_seconds_total (counter increases, resets counted
+-- from 0, increases that span an hour boundary split in proportion) and
+-- container_memory_working_set_bytes (gauge). The containers of a pod are
+-- summed; the pod-level cgroup series and the pause container are not
+-- stored (they would count the pod twice). Each insert adds to the rows of
+-- its (cluster, namespace, pod, hour): read the view pod_usage, or sum()
+-- GROUP BY, never the table's rows one by one.
+CREATE TABLE IF NOT EXISTS pod_usage_hourly_local ON CLUSTER `furrow` (
+    cluster LowCardinality(String),
+    namespace LowCardinality(String),
+    pod String,
+    hour DateTime('UTC'),
+    cpu_core_seconds Float64 COMMENT 'CPU seconds used by the pod''s containers in the hour',
+    memory_bytes_sum Float64 COMMENT 'sum of the pod''s working set (its containers added) over its samples',
+    memory_samples UInt64 COMMENT 'samples of the pod''s working set in the hour: mean = memory_bytes_sum / memory_samples'
+) ENGINE = ReplicatedSummingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', (cpu_core_seconds, memory_bytes_sum, memory_samples))
+PARTITION BY toYYYYMM(hour)
+ORDER BY (cluster, namespace, pod, hour)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0013_pod_usage
+CREATE TABLE IF NOT EXISTS pod_usage_hourly ON CLUSTER `furrow` AS pod_usage_hourly_local ENGINE = Distributed(`furrow`, currentDatabase(), pod_usage_hourly_local, cityHash64(cluster, namespace, pod))
+;
+-- 0013_pod_usage
+CREATE VIEW IF NOT EXISTS pod_usage ON CLUSTER `furrow` AS
+SELECT
+    cluster,
+    namespace,
+    pod,
+    hour,
+    sum(cpu_core_seconds) / 3600 AS cpu_cores,
+    if(sum(memory_samples) = 0, 0, sum(memory_bytes_sum) / sum(memory_samples)) AS memory_bytes
+FROM pod_usage_hourly
+GROUP BY cluster, namespace, pod, hour
+;
