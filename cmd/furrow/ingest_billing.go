@@ -16,7 +16,7 @@ func newIngestBillingCommand(a *app) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "billing FILE...",
-		Short: "Load a cloud bill (AWS CUR 1.0, its Athena variant, CUR 2.0, FOCUS; CSV or CSV.gz) as one delivery",
+		Short: "Load a cloud bill (AWS CUR 1.0, its Athena variant, CUR 2.0, FOCUS; CSV, CSV.gz or Parquet) as one delivery",
 		Long: `Loads the files as one delivery into billing_line_items. The delivery
 replaces the (billing account, billing period) pairs found in its rows, at
 once: a query during the swap sees the old delivery or the new one. Other

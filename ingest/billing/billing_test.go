@@ -96,20 +96,23 @@ func engineTotals(t *testing.T, s store.Store) map[string]string {
 	return out
 }
 
+// sampleCases are the shared samples and the columns of their hand check.
+var sampleCases = []struct {
+	file, day, cur, cost string
+	format               Format
+}{
+	{"koku_test_cur.csv", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
+	{"koku_test_cur.csv.gz", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
+	{"koku_aws_2023-06-01.csv", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
+	{"koku_aws_2022-07-01-alt-columns.csv", "line_item_usage_start_date", "line_item_currency_code", "line_item_unblended_cost", CURAthena},
+	{"focus-converters_sample-anonymous-aws-export-dataset.csv", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
+	{"focus-sample-data_focus_sample.csv", "ChargePeriodStart", "BillingCurrency", "BilledCost", FOCUS},
+}
+
 // TestSamples loads each real sample and compares the per-day,
 // per-currency totals with a hand check.
 func TestSamples(t *testing.T) {
-	for _, tc := range []struct {
-		file, day, cur, cost string
-		format               Format
-	}{
-		{"koku_test_cur.csv", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
-		{"koku_test_cur.csv.gz", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
-		{"koku_aws_2023-06-01.csv", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
-		{"koku_aws_2022-07-01-alt-columns.csv", "line_item_usage_start_date", "line_item_currency_code", "line_item_unblended_cost", CURAthena},
-		{"focus-converters_sample-anonymous-aws-export-dataset.csv", "lineItem/UsageStartDate", "lineItem/CurrencyCode", "lineItem/UnblendedCost", CUR1},
-		{"focus-sample-data_focus_sample.csv", "ChargePeriodStart", "BillingCurrency", "BilledCost", FOCUS},
-	} {
+	for _, tc := range sampleCases {
 		t.Run(tc.file, func(t *testing.T) {
 			s := migrated(t)
 			path := filepath.Join(samples, tc.file)
