@@ -170,47 +170,130 @@ func (c *Catalog) refresh(ctx context.Context) error {
 	return c.mirrorOwners(ctx, owners)
 }
 
-// mirrorOwners writes owners as a new generation of
-// catalog_namespace_owners and deletes the older generations.
+// mirrorOwners writes the owners, teams, projects and cloud resources as a
+// new generation of the catalog's ClickHouse mirror (catalog_namespace_owners,
+// catalog_teams, catalog_projects, catalog_resources: the views
+// namespace_owners, teams, projects and resource_owners read the newest
+// one) and deletes the older generations. Cost allocation and the
+// analysts' SQL join them: a team renamed in HR is one row there.
 func (c *Catalog) mirrorOwners(ctx context.Context, owners []Owner) error {
 	c.mirror.Lock()
 	defer c.mirror.Unlock()
+	teams, err := c.repo.Teams(ctx, true)
+	if err != nil {
+		return err
+	}
+	projects, err := c.repo.Projects(ctx)
+	if err != nil {
+		return err
+	}
+	resources, err := c.repo.Resources(ctx)
+	if err != nil {
+		return err
+	}
 	gen := c.gen.Add(1)
-	var g proto.ColUInt64
-	var cluster, ns, project, team, teamName, slack proto.ColStr
-	var archived proto.ColUInt8
+	b := func(v bool) string {
+		if v {
+			return "1"
+		}
+		return "0"
+	}
+	tables := []mirrorTable{
+		{"catalog_namespace_owners", []string{"cluster", "namespace", "project", "team", "team_name", "slack_channel", "team_archived"}, nil},
+		{"catalog_teams", []string{"team", "team_name", "parent_team", "archived"}, nil},
+		{"catalog_projects", []string{"project", "project_name", "team", "archived"}, nil},
+		{"catalog_resources", []string{"arn", "resource_id", "project", "team"}, nil},
+	}
 	for _, o := range owners {
-		g.Append(gen)
-		cluster.Append(o.Cluster)
-		ns.Append(o.Namespace)
-		project.Append(o.Project)
-		team.Append(o.Team)
-		teamName.Append(o.TeamName)
-		slack.Append(o.SlackChannel)
-		a := uint8(0)
-		if o.TeamArchived {
-			a = 1
-		}
-		archived.Append(a)
+		tables[0].rows = append(tables[0].rows, []string{o.Cluster, o.Namespace, o.Project, o.Team, o.TeamName, o.SlackChannel, b(o.TeamArchived)})
 	}
-	if len(owners) > 0 {
-		b := store.Block{Columns: proto.Input{
-			{Name: "generation", Data: &g}, {Name: "cluster", Data: &cluster}, {Name: "namespace", Data: &ns},
-			{Name: "project", Data: &project}, {Name: "team", Data: &team}, {Name: "team_name", Data: &teamName},
-			{Name: "slack_channel", Data: &slack}, {Name: "team_archived", Data: &archived},
-		}}
-		if err := c.deps.Store.Insert(ctx, "catalog_namespace_owners", b, "catalog-"+strconv.FormatUint(gen, 10)); err != nil {
-			return fmt.Errorf("mirror the owners into ClickHouse: %w", err)
+	for _, t := range teams {
+		tables[1].rows = append(tables[1].rows, []string{t.Code, t.Name, t.ParentCode, b(t.Archived)})
+	}
+	for _, p := range projects {
+		tables[2].rows = append(tables[2].rows, []string{p.ID, p.Name, p.OwnerTeam, b(p.Archived)})
+	}
+	for _, r := range resources {
+		tables[3].rows = append(tables[3].rows, []string{r.ARN, ResourceID(r.ARN), r.ProjectID, r.TeamCode})
+	}
+	for _, t := range tables {
+		if err := t.insert(ctx, c.deps.Store, gen); err != nil {
+			return fmt.Errorf("mirror the catalog into ClickHouse: %w", err)
 		}
 	}
-	// Older generations are invisible already (the view reads the newest);
-	// deleting them only keeps the table small, so a failure is logged and
+	// Older generations are invisible already (the views read the newest);
+	// deleting them only keeps the tables small, so a failure is logged and
 	// the next refresh deletes them too.
-	if err := c.deps.Store.Exec(ctx, "DELETE FROM catalog_namespace_owners WHERE generation < {g:UInt64}",
-		store.WithParams(map[string]string{"g": strconv.FormatUint(gen, 10)})); err != nil {
-		c.deps.Logger.Warn("catalog: delete the older generations of the owners' mirror", "err", err)
+	for _, t := range tables {
+		if err := c.deps.Store.Exec(ctx, "DELETE FROM "+t.name+" WHERE generation < {g:UInt64}",
+			store.WithParams(map[string]string{"g": strconv.FormatUint(gen, 10)})); err != nil {
+			c.deps.Logger.Warn("catalog: delete the older generations of the mirror", "table", t.name, "err", err)
+		}
 	}
 	return nil
+}
+
+// mirrorTable is one table of the mirror: string columns, except the
+// flags (archived, team_archived) written as "0"/"1" into UInt8.
+type mirrorTable struct {
+	name string
+	cols []string
+	rows [][]string
+}
+
+func (t mirrorTable) insert(ctx context.Context, s store.Store, gen uint64) error {
+	if len(t.rows) == 0 {
+		return nil
+	}
+	var g proto.ColUInt64
+	in := proto.Input{{Name: "generation", Data: &g}}
+	strs := make([]*proto.ColStr, len(t.cols))
+	flags := make([]*proto.ColUInt8, len(t.cols))
+	for i, name := range t.cols {
+		if strings.HasSuffix(name, "archived") {
+			flags[i] = new(proto.ColUInt8)
+			in = append(in, proto.InputColumn{Name: name, Data: flags[i]})
+		} else {
+			strs[i] = new(proto.ColStr)
+			in = append(in, proto.InputColumn{Name: name, Data: strs[i]})
+		}
+	}
+	for _, r := range t.rows {
+		g.Append(gen)
+		for i, v := range r {
+			if flags[i] != nil {
+				var f uint8
+				if v == "1" {
+					f = 1
+				}
+				flags[i].Append(f)
+			} else {
+				strs[i].Append(v)
+			}
+		}
+	}
+	return s.Insert(ctx, t.name, store.Block{Columns: in}, t.name+"-"+strconv.FormatUint(gen, 10))
+}
+
+// ResourceID is the id a bill gives a resource named by arn: the part
+// after the last "/" of the resource (i-0abc…, vol-…), or after the last
+// ":" (an S3 bucket); an id that is not an ARN is itself.
+func ResourceID(arn string) string {
+	if !strings.HasPrefix(arn, "arn:") {
+		return arn
+	}
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return arn
+	}
+	res := parts[5]
+	if i := strings.LastIndexByte(res, '/'); i >= 0 {
+		return res[i+1:]
+	}
+	if i := strings.LastIndexByte(res, ':'); i >= 0 {
+		return res[i+1:]
+	}
+	return res
 }
 
 // tagger is the configured Tagger, built on first use.
