@@ -25,6 +25,10 @@ const (
 	firstRoundGap = int64(5 * time.Second / time.Millisecond)
 	// maxDateTime is the last second a DateTime column holds (2106).
 	maxDateTime = int64(math.MaxUint32)
+	// maxValue bounds a sample: an exabyte of working set, or CPU seconds
+	// of 30 billion years, is a broken sender, and sums of such values
+	// would overflow to +Inf.
+	maxValue = 1e18
 )
 
 // seriesKey identifies a series by all its labels (FNV-1a, 64 bits).
@@ -227,7 +231,7 @@ func (b *batch) add(s *series) {
 		case value.IsStaleNaN(v):
 			b.droppedSamples[reasonStale]++
 			continue
-		case math.IsNaN(v) || math.IsInf(v, 0) || v < 0:
+		case math.IsNaN(v) || v < 0 || v > maxValue:
 			b.droppedSamples[reasonInvalid]++
 			continue
 		case t < 0 || t/1000 > maxDateTime:
