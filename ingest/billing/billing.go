@@ -81,20 +81,41 @@ type FileReport struct {
 // Report is one delivery.
 type Report struct {
 	Delivery string       `json:"delivery"`
+	Source   string       `json:"source,omitempty"`  // the manifest, when there is one
 	Skipped  bool         `json:"skipped,omitempty"` // already ingested
 	Files    []FileReport `json:"files"`
 	Periods  []string     `json:"periods"` // "account/YYYY-MM-DD" pairs it now holds
 	Kept     []string     `json:"kept,omitempty"`
 }
 
+// Delivery is a set of local files loaded as one.
+type Delivery struct {
+	// ID is the ledger identity; empty means a hash of the files' contents.
+	ID string
+	// Source says where the delivery was found (a manifest); empty means
+	// the files.
+	Source string
+	// Files are local paths the engine reads.
+	Files []string
+	// Version orders deliveries of a period (the manifest's time); zero
+	// means now.
+	Version time.Time
+}
+
 // Ingest loads files as one delivery.
 func Ingest(ctx context.Context, s store.Store, paths []string, version string, now time.Time) (Report, error) {
+	return Load(ctx, s, Delivery{Files: paths}, version, now)
+}
+
+// Load loads a delivery: it replaces the (account, period) pairs its rows
+// hold, unless a newer delivery holds them.
+func Load(ctx context.Context, s store.Store, d Delivery, version string, now time.Time) (Report, error) {
 	var rep Report
+	paths := d.Files
 	if len(paths) == 0 {
 		return rep, errors.New("billing: no files")
 	}
 	abs := make([]string, len(paths))
-	h := sha256.New()
 	sorted := append([]string(nil), paths...)
 	sort.Strings(sorted)
 	for i, p := range sorted {
@@ -103,19 +124,34 @@ func Ingest(ctx context.Context, s store.Store, paths []string, version string, 
 			return rep, err
 		}
 		abs[i] = a
-		f, err := os.Open(a)
-		if err != nil {
-			return rep, err
-		}
-		fh := sha256.New()
-		_, err = io.Copy(fh, f)
-		f.Close()
-		if err != nil {
-			return rep, err
-		}
-		fmt.Fprintf(h, "%x\n", fh.Sum(nil))
 	}
-	rep.Delivery = "billing:" + hex.EncodeToString(h.Sum(nil))[:32]
+	rep.Delivery = d.ID
+	if rep.Delivery == "" {
+		h := sha256.New()
+		for _, a := range abs {
+			f, err := os.Open(a)
+			if err != nil {
+				return rep, err
+			}
+			fh := sha256.New()
+			_, err = io.Copy(fh, f)
+			f.Close()
+			if err != nil {
+				return rep, err
+			}
+			fmt.Fprintf(h, "%x\n", fh.Sum(nil))
+		}
+		rep.Delivery = "billing:" + hex.EncodeToString(h.Sum(nil))[:32]
+	}
+	where := d.Source
+	if where == "" {
+		where = strings.Join(abs, " ")
+	}
+	rep.Source = d.Source
+	versionTime := d.Version
+	if versionTime.IsZero() {
+		versionTime = now
+	}
 	l := ledger.New(s, LedgerKind, version)
 	done, err := l.Done(ctx, []string{rep.Delivery})
 	if err != nil {
@@ -145,7 +181,7 @@ WHERE delivery = {d:String} ORDER BY 1`, "TSV", store.WithParams(map[string]stri
 		return rep, err
 	}
 	for _, period := range strings.Fields(b.String()) {
-		ok, err := l.ReplacePeriod(ctx, ledger.Period{Period: period, ID: rep.Delivery, URL: strings.Join(abs, " "), Version: now}, now)
+		ok, err := l.ReplacePeriod(ctx, ledger.Period{Period: period, ID: rep.Delivery, URL: where, Version: versionTime}, now)
 		if err != nil {
 			return rep, err
 		}
@@ -168,7 +204,7 @@ WHERE delivery = {d:String} ORDER BY 1`, "TSV", store.WithParams(map[string]stri
 	for _, f := range rep.Files {
 		rows += f.Rows
 	}
-	return rep, l.Record(ctx, ledger.Entry{ID: rep.Delivery, URL: strings.Join(abs, " "), Read: rows, Stored: rows, StartedAt: now, FinishedAt: now})
+	return rep, l.Record(ctx, ledger.Entry{ID: rep.Delivery, URL: where, Read: rows, Stored: rows, StartedAt: now, FinishedAt: now})
 }
 
 // loadFile inserts one file's rows; rejected rows are counted and the
@@ -221,4 +257,10 @@ func loadFile(ctx context.Context, s store.Store, delivery, path string) (FileRe
 		}
 	}
 	return fr, nil
+}
+
+// isDone tells whether a delivery is already loaded.
+func isDone(ctx context.Context, s store.Store, version, id string) (bool, error) {
+	done, err := ledger.New(s, LedgerKind, version).Done(ctx, []string{id})
+	return done[id], err
 }
