@@ -6,10 +6,13 @@ import (
 
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
+	"github.com/furrowdev/furrow/ingest/billing"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
 	"github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/ingest/usage"
 	"github.com/furrowdev/furrow/migrations"
+	"github.com/furrowdev/furrow/query/cost"
 	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/store/embedded"
 	"github.com/furrowdev/furrow/store/server"
@@ -48,6 +51,16 @@ type Configuration struct {
 	State state.Configuration `yaml:"state"`
 	// Catalog is the ownership catalog and its HR sync.
 	Catalog catalog.Configuration `yaml:"catalog"`
+	// Usage is the receiver of the pod CPU and memory usage a Prometheus
+	// remote-writes to `furrow serve` (POST /api/v1/usage/prometheus/write).
+	Usage usage.Configuration `yaml:"usage"`
+	// Billing is the report folders (CUR, Data Exports, FOCUS) `furrow
+	// serve` polls for new deliveries; S3 access is the s3 section's.
+	Billing billing.Configuration `yaml:"billing"`
+	// Cost says how the bill is split to owners (tag keys, node CPU and
+	// memory weights, shared namespaces), how often `furrow serve`
+	// allocates again, and what an unintended increase is.
+	Cost cost.Configuration `yaml:"cost"`
 }
 
 // LogConfiguration configures logging.
@@ -90,6 +103,9 @@ func DefaultConfiguration() Configuration {
 		Retention:  migrations.DefaultRetention(),
 		State:      state.DefaultConfiguration(),
 		Catalog:    catalog.DefaultConfiguration(),
+		Usage:      usage.DefaultConfiguration(),
+		Billing:    billing.DefaultConfiguration(),
+		Cost:       cost.DefaultConfiguration(),
 	}
 }
 
@@ -124,6 +140,9 @@ func (c Configuration) Validate() error {
 		{"retention", c.Retention.Validate()},
 		{"state", c.State.Validate()},
 		{"catalog", c.Catalog.Validate()},
+		{"usage", c.Usage.Validate()},
+		{"billing", c.Billing.Validate()},
+		{"cost", c.Cost.Validate()},
 	} {
 		if v.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v.key, v.err))

@@ -12,10 +12,13 @@ import (
 
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
+	"github.com/furrowdev/furrow/ingest/billing"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
 	"github.com/furrowdev/furrow/ingest/source"
+	"github.com/furrowdev/furrow/ingest/usage"
 	"github.com/furrowdev/furrow/migrations"
+	"github.com/furrowdev/furrow/query/cost"
 	"github.com/furrowdev/furrow/query/traffic"
 	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/store"
@@ -86,6 +89,11 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	}
 	cat.Routes(read, srv.Group(api.ScopeWrite))
 	traffic.New(s).Routes(read)
+	costs, err := cost.New(a.cfg.Cost, cost.Dependencies{Store: s, Registry: reg, Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	costs.Routes(read, srv.Group(api.ScopeWrite))
 	idx := pods.NewIndexCache(s, time.Minute, a.logger)
 	src := source.New(a.cfg.S3, source.Dependencies{})
 	ing, err := flowlogs.NewIngester(flowlogs.Dependencies{
@@ -98,6 +106,11 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	ing.Routes(read)
 	ing.HandOverRoutes(ingest, jobs)
 	pods.Routes(ingest, s, jobs)
+	use, err := usage.New(a.cfg.Usage, usage.Dependencies{Store: s, Registry: reg, Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	use.Routes(ingest)
 
 	comps := &components{logger: a.logger}
 	stopAll := func() {
@@ -106,6 +119,14 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		comps.stopAll(sctx)
 	}
 	if err := comps.start(ctx, "catalog", cat); err != nil {
+		stopAll()
+		return err
+	}
+	if err := comps.start(ctx, "usage receiver", use); err != nil {
+		stopAll()
+		return err
+	}
+	if err := comps.start(ctx, "cost allocation", costs); err != nil {
 		stopAll()
 		return err
 	}
@@ -132,6 +153,19 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 			return err
 		}
 		if err := comps.start(ctx, "flow-log poller", p); err != nil {
+			stopAll()
+			return err
+		}
+	}
+	if len(a.cfg.Billing.Prefixes) > 0 {
+		bp, err := billing.New(a.cfg.Billing, billing.Dependencies{
+			Store: s, S3: billing.NewS3(a.cfg.S3, a.cfg.Billing.TempDir), Registry: reg, Logger: a.logger, Version: version,
+		})
+		if err != nil {
+			stopAll()
+			return err
+		}
+		if err := comps.start(ctx, "billing poller", bp); err != nil {
 			stopAll()
 			return err
 		}
