@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -134,7 +135,7 @@ func resolve(have map[string]entry, key string) (string, bool) {
 // billing period is a delivery of the files it lists (a file it lists and
 // the tree lacks is an error: a partial delivery would replace the whole
 // period). Without manifests, every bill file is one delivery.
-func plan(entries []entry, read func(key string) ([]byte, error)) ([]planned, error) {
+func plan(entries []entry, read func(e entry) ([]byte, error)) ([]planned, error) {
 	have := map[string]entry{}
 	var manifests []entry
 	for _, e := range entries {
@@ -169,7 +170,7 @@ func plan(entries []entry, read func(key string) ([]byte, error)) ([]planned, er
 	var out []planned
 	var errs []error
 	for _, me := range manifests {
-		b, err := read(me.Key)
+		b, err := read(me)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", me.Key, err))
 			continue
@@ -217,4 +218,36 @@ func isBillFile(name string) bool {
 		}
 	}
 	return false
+}
+
+// manifestCache keeps the manifests a poller has read, by key and time:
+// a report folder keeps every old assembly's manifest, and each poll would
+// otherwise GET them all again.
+type manifestCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *manifestCache) read(e entry, read func() ([]byte, error)) ([]byte, error) {
+	if c == nil {
+		return read()
+	}
+	k := e.Key + "@" + e.ModTime.UTC().Format(time.RFC3339Nano)
+	c.mu.Lock()
+	b, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := read()
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string][]byte{}
+	}
+	c.m[k] = b
+	c.mu.Unlock()
+	return b, nil
 }

@@ -34,6 +34,7 @@ type Component struct {
 	cfg  Configuration
 	deps Dependencies
 	m    *metrics
+	mc   manifestCache
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -97,7 +98,7 @@ func (c *Component) Stop(ctx context.Context) error {
 func (c *Component) PollOnce(ctx context.Context) []Report {
 	var all []Report
 	for _, p := range c.cfg.Prefixes {
-		reps, err := IngestSources(ctx, c.deps.Store, []string{p}, Options{Version: c.deps.Version, Now: c.deps.Now(), S3: c.deps.S3})
+		reps, err := IngestSources(ctx, c.deps.Store, []string{p}, Options{Version: c.deps.Version, Now: c.deps.Now(), S3: c.deps.S3, cache: &c.mc})
 		if err != nil && ctx.Err() == nil {
 			c.m.polls.WithLabelValues("error").Inc()
 			c.deps.Logger.Error("billing poll", "prefix", p, "err", err)

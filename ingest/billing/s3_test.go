@@ -2,10 +2,13 @@ package billing
 
 import (
 	"context"
+	"net/http"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
@@ -38,7 +41,9 @@ func TestS3Poller(t *testing.T) {
 	cfg := DefaultConfiguration()
 	cfg.Prefixes = []string{"s3://bills/cur/rep"}
 	reg := prometheus.NewRegistry()
-	c, err := New(cfg, Dependencies{Store: s, S3: NewS3WithClient(srv.Client(t), tmp), Registry: reg, Version: "test"})
+	gets := &getCounter{}
+	client := s3.New(srv.Client(t).Options(), func(o *s3.Options) { o.HTTPClient = gets })
+	c, err := New(cfg, Dependencies{Store: s, S3: NewS3WithClient(client, tmp), Registry: reg, Version: "test"})
 	require.NoError(t, err)
 
 	reps := c.PollOnce(ctx)
@@ -51,9 +56,11 @@ func TestS3Poller(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, left, "the downloaded copies are removed")
 
+	require.Equal(t, int64(4), gets.n.Swap(0), "two manifests, two parts")
 	reps = c.PollOnce(ctx)
 	require.Len(t, reps, 1)
 	require.True(t, reps[0].Skipped, "the same assembly again changes nothing")
+	require.Zero(t, gets.n.Load(), "nothing fetched again: manifests are cached, files of a loaded delivery not downloaded")
 	require.Equal(t, 1.0, testutil.ToFloat64(c.m.deliveries.WithLabelValues("skipped")))
 
 	// AWS restates the month: a new assembly, three parts, and the
@@ -88,4 +95,14 @@ func TestConfigurationValidate(t *testing.T) {
 	require.ErrorContains(t, err, "prefixes: empty entry")
 	require.ErrorContains(t, err, "has no bucket")
 	require.ErrorContains(t, err, "poll_interval")
+}
+
+// getCounter counts GET requests of objects.
+type getCounter struct{ n atomic.Int64 }
+
+func (g *getCounter) Do(req *http.Request) (*http.Response, error) {
+	if req.Method == http.MethodGet && req.URL.Query().Get("list-type") == "" {
+		g.n.Add(1)
+	}
+	return http.DefaultClient.Do(req)
 }

@@ -75,6 +75,8 @@ type Options struct {
 	Now time.Time
 	// S3 reads s3:// sources; nil refuses them.
 	S3 *S3
+
+	cache *manifestCache // the poller's; nil reads every manifest
 }
 
 // IngestSources loads what args name: manifests (each the delivery it
@@ -151,7 +153,9 @@ func ingestTree(ctx context.Context, s store.Store, t tree, only string, opts Op
 		}
 		entries = kept
 	}
-	plans, planErr := plan(entries, func(key string) ([]byte, error) { return t.read(ctx, key) })
+	plans, planErr := plan(entries, func(e entry) ([]byte, error) {
+		return opts.cache.read(e, func() ([]byte, error) { return t.read(ctx, e.Key) })
+	})
 	var reports []Report
 	errs := []error{planErr}
 	if len(plans) == 0 && planErr == nil {
