@@ -23,7 +23,9 @@ type Configuration struct {
 	// cores×CPU / (cores×CPU + GiB×memory). The defaults are OpenCost's
 	// default prices ($0.031611 per vCPU-hour, $0.004237 per GiB-hour):
 	// only their ratio matters. Both positive.
-	CPUCoreHourWeight   float64 `yaml:"cpu_core_hour_weight"`
+	CPUCoreHourWeight float64 `yaml:"cpu_core_hour_weight"`
+	// MemoryGiBHourWeight is the memory side of CPUCoreHourWeight: the
+	// weight of one GiB of a node's memory for one hour. Positive.
 	MemoryGiBHourWeight float64 `yaml:"memory_gib_hour_weight"`
 	// SharedNamespaces are namespaces that serve everyone (system,
 	// monitoring, mesh): their pods' cost is the kind "shared", spread over
