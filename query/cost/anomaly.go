@@ -187,7 +187,7 @@ func (r *Reports) Anomalies(ctx context.Context, from, to time.Time) (Table, err
 		p["to"] = to.UTC().Format("2006-01-02")
 		where += " AND day < {to:Date}"
 	}
-	return queryTable(ctx, r.s, "Anomalies", `SELECT toString(a.day) AS day, a.team AS team, if(tn.team_name != '', tn.team_name, a.team) AS team_name,
+	return queryTable(ctx, r.s, "anomalies", "Anomalies", `SELECT toString(a.day) AS day, a.team AS team, if(tn.team_name != '', tn.team_name, a.team) AS team_name,
   a.project AS project, a.service_name AS service, a.billing_currency AS currency, toString(a.cost) AS cost, toString(a.baseline) AS baseline,
   toString(a.increase) AS increase, toString(round(a.score, 1)) AS score
 FROM (SELECT * FROM cost_anomalies FINAL WHERE `+where+`) AS a LEFT JOIN teams AS tn ON tn.team = a.team
@@ -212,7 +212,7 @@ func (r *Reports) Drivers(ctx context.Context, day time.Time, team, project, ser
 		p["kind"] = strings.Trim(team, "()")
 		owner = "team = '' AND project = '' AND kind = {kind:String}"
 	}
-	return queryTable(ctx, r.s, "Drivers", `SELECT resource_id, usage_type, namespace, workload,
+	return queryTable(ctx, r.s, "drivers", "Drivers", `SELECT resource_id, usage_type, namespace, workload,
   toString(sumIf(billed_cost, charge_period_start >= {day:DateTime('UTC')})) AS cost,
   toString(toDecimal128(sumIf(billed_cost, charge_period_start < {day:DateTime('UTC')}) / {n:UInt32}, 12)) AS baseline_mean,
   toString(sumIf(billed_cost, charge_period_start >= {day:DateTime('UTC')}) - toDecimal128(sumIf(billed_cost, charge_period_start < {day:DateTime('UTC')}) / {n:UInt32}, 12)) AS increase

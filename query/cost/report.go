@@ -193,7 +193,7 @@ ORDER BY t, billing_currency, cost DESC`
 		join = " LEFT JOIN teams AS tn ON tn.team = b.team"
 	}
 	full := `SELECT ` + strings.Join(cols, ", ") + ` FROM (` + sql + `) AS b` + join + ` ORDER BY b.t, b.billing_currency, b.cost DESC`
-	return queryTable(ctx, r.s, "Cost by "+orDefault(strings.Join(q.By, ", "), "kind"), full, p, "cost")
+	return queryTable(ctx, r.s, "breakdown", "Cost by "+orDefault(strings.Join(q.By, ", "), "kind"), full, p, "cost")
 }
 
 func boolSQL(b bool) string {
@@ -252,7 +252,7 @@ LEFT JOIN (
   WHERE ` + twhere + ` AND traffic_class IN ('cross-zone', 'nat-gateway', 'internet-egress') GROUP BY day, class) AS e
 ON e.day = b.day AND e.class = b.class
 ORDER BY b.day, b.class`
-	return queryTable(ctx, r.s, "Network reconciliation", sql, p, "bill", "attributed", "unexplained", "estimate")
+	return queryTable(ctx, r.s, "network", "Network reconciliation", sql, p, "bill", "attributed", "unexplained", "estimate")
 }
 
 // Summary is, per team (its name now) and currency, the month to date
@@ -282,5 +282,5 @@ FROM (
   GROUP BY team, kind, billing_currency) AS s
 LEFT JOIN teams AS tn ON tn.team = s.team
 ORDER BY currency, mtd DESC`
-	return queryTable(ctx, r.s, "Month to date and forecast", sql, p, "month_to_date", "forecast", "previous_month", "change_pct")
+	return queryTable(ctx, r.s, "summary", "Month to date and forecast", sql, p, "month_to_date", "forecast", "previous_month", "change_pct")
 }

@@ -122,8 +122,8 @@ func TestReports(t *testing.T) {
 	dec := json.NewDecoder(&b)
 	dec.UseNumber()
 	require.NoError(t, dec.Decode(&out))
-	require.Equal(t, json.Number("1"), out["network_reconciliation"][0]["bill"])
-	require.Equal(t, "cross-zone", out["network_reconciliation"][0]["class"])
+	require.Equal(t, json.Number("1"), out["network"][0]["bill"])
+	require.Equal(t, "cross-zone", out["network"][0]["class"])
 
 	// Bad parameters are the caller's error.
 	for _, q := range []Query{{By: []string{"colour"}}, {Granularity: "week"}, {Metric: "list"}, {Shared: "some"},

@@ -23,6 +23,9 @@ const (
 // exact decimal text), and which columns are numbers (right-aligned in
 // tables, JSON numbers).
 type Table struct {
+	// Key names the table in JSON output: breakdown, network, summary,
+	// anomalies or drivers.
+	Key     string
 	Title   string
 	Columns []string
 	Numeric map[string]bool
@@ -30,12 +33,12 @@ type Table struct {
 }
 
 // queryTable runs q (TSV with names) into a Table.
-func queryTable(ctx contextLike, s store.Store, title, q string, params map[string]string, numeric ...string) (Table, error) {
+func queryTable(ctx contextLike, s store.Store, key, title, q string, params map[string]string, numeric ...string) (Table, error) {
 	var b bytes.Buffer
 	if err := s.Query(ctx, &b, q, "TabSeparatedWithNames", store.WithParams(params)); err != nil {
 		return Table{}, fmt.Errorf("%s: %w", strings.ToLower(title), err)
 	}
-	t := Table{Title: title, Numeric: map[string]bool{}}
+	t := Table{Key: key, Title: title, Numeric: map[string]bool{}}
 	for _, n := range numeric {
 		t.Numeric[n] = true
 	}
@@ -64,8 +67,8 @@ func unescapeTSV(s string) string {
 }
 
 // Render writes tables in format: aligned text under a "== title ==" line,
-// CSV under a "# title" line, or one JSON object keyed by title (snake
-// case) holding an array of row objects.
+// CSV under a "# title" line, or one JSON object holding each table's
+// rows (objects) under its Key.
 func Render(w io.Writer, format string, tables ...Table) error {
 	switch format {
 	case FormatJSON:
@@ -83,7 +86,7 @@ func Render(w io.Writer, format string, tables ...Table) error {
 				}
 				rows = append(rows, m)
 			}
-			out[key(t.Title)] = rows
+			out[t.Key] = rows
 		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -170,8 +173,4 @@ func money(s string) string {
 		out = "-" + out
 	}
 	return out
-}
-
-func key(title string) string {
-	return strings.ReplaceAll(strings.ToLower(strings.TrimSpace(title)), " ", "_")
 }
