@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage clean
 
 all: build
 
@@ -70,7 +70,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 ## bench: print the figures of every data-moving capability (never asserted in tests)
-bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog
+bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage
 
 bench-store:
 	go test -run '^$$' -bench . -benchtime 1x ./store/embedded/
@@ -101,6 +101,11 @@ bench-plugin:
 bench-catalog:
 	go test -run '^$$' -bench 'HRSync|Retag' -benchtime 1x ./catalog/
 	go test -run '^$$' -bench OwnerLookup ./catalog/
+
+# Prometheus remote write of pod usage: samples/s stored next to the same
+# bodies decoded by prompb alone (FURROW_BENCH_USAGE_PODS, _SCRAPES).
+bench-usage:
+	go test -run '^$$' -bench Receive -benchtime 1x ./ingest/usage/
 
 bench-latency:
 	go test -run '^$$' -bench QueryLatencyDuringIngest -benchtime 1x -timeout 20m ./cmd/furrow/
