@@ -18,7 +18,8 @@ import (
 	"github.com/furrowdev/furrow/store"
 )
 
-// Tables written by ClickHouseSink and read by LoadIndex (migration 0002).
+// Tables written by ClickHouseSink and read by LoadIndex (migration 0002;
+// requests, limits, provider ids and node sizes: 0012).
 const (
 	PodIPsTable = "pod_ips"
 	NodesTable  = "k8s_nodes"
@@ -203,6 +204,8 @@ func podIPsBlock(records []PodIP, updated time.Time) (store.Block, string) {
 		pod, podUID                      = new(proto.ColStr), new(proto.ColStr)
 		ip                               = new(proto.ColIPv6)
 		hostNetwork                      = new(proto.ColBool)
+		cpuRequest, memoryRequest        = new(proto.ColUInt64), new(proto.ColUInt64)
+		cpuLimit, memoryLimit            = new(proto.ColUInt64), new(proto.ColUInt64)
 		validFrom, validTo, updatedAt    = newDateTime64(), newDateTime64(), newDateTime64()
 	)
 	h := newTokenHash(PodIPsTable)
@@ -218,6 +221,10 @@ func podIPsBlock(records []PodIP, updated time.Time) (store.Block, string) {
 		node.Append(r.Node)
 		zone.Append(r.Zone)
 		hostNetwork.Append(r.HostNetwork)
+		cpuRequest.Append(r.CPURequestMillis)
+		memoryRequest.Append(r.MemoryRequestBytes)
+		cpuLimit.Append(r.CPULimitMillis)
+		memoryLimit.Append(r.MemoryLimitBytes)
 		validFrom.Append(dbTime(r.ValidFrom))
 		validTo.Append(dbTime(r.ValidTo))
 		updatedAt.Append(updated)
@@ -225,6 +232,7 @@ func podIPsBlock(records []PodIP, updated time.Time) (store.Block, string) {
 		h.strings(r.Cluster, r.Namespace, r.Pod, r.PodUID, r.WorkloadKind, r.Workload, r.Node, r.Zone)
 		h.bytes(a16[:])
 		h.bool(r.HostNetwork)
+		h.uint(r.CPURequestMillis, r.MemoryRequestBytes, r.CPULimitMillis, r.MemoryLimitBytes)
 		h.int(dbMillis(r.ValidFrom), dbMillis(r.ValidTo))
 	}
 	return store.Block{Columns: proto.Input{
@@ -238,6 +246,10 @@ func podIPsBlock(records []PodIP, updated time.Time) (store.Block, string) {
 		{Name: "node", Data: node},
 		{Name: "zone", Data: zone},
 		{Name: "host_network", Data: hostNetwork},
+		{Name: "cpu_request_millis", Data: cpuRequest},
+		{Name: "memory_request_bytes", Data: memoryRequest},
+		{Name: "cpu_limit_millis", Data: cpuLimit},
+		{Name: "memory_limit_bytes", Data: memoryLimit},
 		{Name: "valid_from", Data: validFrom},
 		{Name: "valid_to", Data: validTo},
 		{Name: "updated_at", Data: updatedAt},
@@ -248,7 +260,9 @@ func podIPsBlock(records []PodIP, updated time.Time) (store.Block, string) {
 func nodesBlock(records []NodeInfo, updated time.Time) (store.Block, string) {
 	var (
 		cluster, zone, region, instanceType = newLowCardinality(), newLowCardinality(), newLowCardinality(), newLowCardinality()
-		node                                = new(proto.ColStr)
+		node, providerID, instanceID        = new(proto.ColStr), new(proto.ColStr), new(proto.ColStr)
+		cpuAlloc, memoryAlloc               = new(proto.ColUInt64), new(proto.ColUInt64)
+		cpuCap, memoryCap                   = new(proto.ColUInt64), new(proto.ColUInt64)
 		ips                                 = proto.NewArray[proto.IPv6](new(proto.ColIPv6))
 		validFrom, validTo, updatedAt       = newDateTime64(), newDateTime64(), newDateTime64()
 	)
@@ -267,11 +281,18 @@ func nodesBlock(records []NodeInfo, updated time.Time) (store.Block, string) {
 		zone.Append(r.Zone)
 		region.Append(r.Region)
 		instanceType.Append(r.InstanceType)
+		providerID.Append(r.ProviderID)
+		instanceID.Append(r.InstanceID)
+		cpuAlloc.Append(r.CPUAllocatableMillis)
+		memoryAlloc.Append(r.MemoryAllocatableBytes)
+		cpuCap.Append(r.CPUCapacityMillis)
+		memoryCap.Append(r.MemoryCapacityBytes)
 		validFrom.Append(dbTime(r.ValidFrom))
 		validTo.Append(dbTime(r.ValidTo))
 		updatedAt.Append(updated)
 
-		h.strings(r.Cluster, r.Node, r.Zone, r.Region, r.InstanceType)
+		h.strings(r.Cluster, r.Node, r.Zone, r.Region, r.InstanceType, r.ProviderID, r.InstanceID)
+		h.uint(r.CPUAllocatableMillis, r.MemoryAllocatableBytes, r.CPUCapacityMillis, r.MemoryCapacityBytes)
 		h.int(dbMillis(r.ValidFrom), dbMillis(r.ValidTo))
 	}
 	return store.Block{Columns: proto.Input{
@@ -281,6 +302,12 @@ func nodesBlock(records []NodeInfo, updated time.Time) (store.Block, string) {
 		{Name: "zone", Data: zone},
 		{Name: "region", Data: region},
 		{Name: "instance_type", Data: instanceType},
+		{Name: "provider_id", Data: providerID},
+		{Name: "instance_id", Data: instanceID},
+		{Name: "cpu_allocatable_millis", Data: cpuAlloc},
+		{Name: "memory_allocatable_bytes", Data: memoryAlloc},
+		{Name: "cpu_capacity_millis", Data: cpuCap},
+		{Name: "memory_capacity_bytes", Data: memoryCap},
 		{Name: "valid_from", Data: validFrom},
 		{Name: "valid_to", Data: validTo},
 		{Name: "updated_at", Data: updatedAt},
@@ -321,6 +348,13 @@ func (t *tokenHash) bool(b bool) {
 func (t *tokenHash) int(vs ...int64) {
 	for _, v := range vs {
 		binary.LittleEndian.PutUint64(t.buf[:], uint64(v))
+		t.h.Write(t.buf[:])
+	}
+}
+
+func (t *tokenHash) uint(vs ...uint64) {
+	for _, v := range vs {
+		binary.LittleEndian.PutUint64(t.buf[:], v)
 		t.h.Write(t.buf[:])
 	}
 }

@@ -67,12 +67,12 @@ func TestClickHouseSinkRoundTrip(t *testing.T) {
 	// The columns as ClickHouse stores them; the pods' version is one
 	// millisecond after the nodes'.
 	require.Equal(t,
-		"prod\t::ffff:10.0.0.7\tshop\tweb-1\tu1\tDeployment\tweb\tn1\teu-west-1a\tfalse\t2026-11-01 10:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.001\n"+
-			"prod\t::ffff:10.1.0.1\tkube-system\tagent-x\tu2\tDaemonSet\tagent\tn1\teu-west-1a\ttrue\t2026-11-01 10:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.001\n"+
-			"prod\t2001:db8::7\tshop\tweb-1\tu1\tDeployment\tweb\tn1\teu-west-1a\tfalse\t2026-11-01 10:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.001\n",
+		"prod\t::ffff:10.0.0.7\tshop\tweb-1\tu1\tDeployment\tweb\tn1\teu-west-1a\tfalse\t0\t0\t0\t0\t2026-11-01 10:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.001\n"+
+			"prod\t::ffff:10.1.0.1\tkube-system\tagent-x\tu2\tDaemonSet\tagent\tn1\teu-west-1a\ttrue\t0\t0\t0\t0\t2026-11-01 10:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.001\n"+
+			"prod\t2001:db8::7\tshop\tweb-1\tu1\tDeployment\tweb\tn1\teu-west-1a\tfalse\t0\t0\t0\t0\t2026-11-01 10:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.001\n",
 		queryString(t, s, "SELECT * FROM pod_ips FINAL ORDER BY ip", "TSV"))
 	require.Equal(t,
-		"prod\tn1\t['::ffff:10.1.0.1','2001:db8::1']\teu-west-1a\teu-west-1\tm5.large\t2026-11-01 09:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.000\n",
+		"prod\tn1\t['::ffff:10.1.0.1','2001:db8::1']\teu-west-1a\teu-west-1\tm5.large\t\t\t0\t0\t0\t0\t2026-11-01 09:00:00.123\t1970-01-01 00:00:00.000\t2026-11-02 00:00:00.000\n",
 		queryString(t, s, "SELECT * FROM k8s_nodes FINAL", "TSV"))
 
 	// Close web in a later flush: the closed version replaces the open one
@@ -242,4 +242,67 @@ func BenchmarkLoadRecordsParse(b *testing.B) {
 			b.Fatal(err, len(out))
 		}
 	}
+}
+
+// TestPodResourcesView writes a resized dual-stack pod, a host-network pod
+// and an AWS node through History and the sink, and reads them back from
+// the engine through the pod_resources view and k8s_nodes: one row per pod
+// interval, the requests of each, open intervals with valid_to at the
+// epoch, and the node's instance id and size.
+func TestPodResourcesView(t *testing.T) {
+	s := migratedStore(t)
+	ctx := t.Context()
+	sink, err := NewClickHouseSink(s, nil)
+	require.NoError(t, err)
+
+	const node = `{"kind":"Node","metadata":{"name":"ip-10-0-1-5","creationTimestamp":"2024-01-01T08:00:00Z",` +
+		`"labels":{"topology.kubernetes.io/zone":"eu-west-1a","node.kubernetes.io/instance-type":"m5.xlarge"}},` +
+		`"spec":{"providerID":"aws:///eu-west-1a/i-0123456789abcdef0"},` +
+		`"status":{"capacity":{"cpu":"4","memory":"16009768Ki"},"allocatable":{"cpu":"3920m","memory":"15186984Ki"},` +
+		`"addresses":[{"type":"InternalIP","address":"10.0.1.5"}]}}`
+	web := func(cpu string) string {
+		return `{"kind":"Pod","metadata":{"name":"web-1","namespace":"shop","uid":"u1"},"spec":{"nodeName":"ip-10-0-1-5",` +
+			`"containers":[{"name":"app","resources":{"requests":{"cpu":"` + cpu + `","memory":"1Gi"},"limits":{"cpu":"2","memory":"1Gi"}}}]},` +
+			`"status":{"phase":"Running","podIPs":[{"ip":"10.0.0.7"},{"ip":"2001:db8::7"}],"startTime":"2024-01-01T09:00:00Z"}}`
+	}
+	const agent = `{"kind":"Pod","metadata":{"name":"agent-x","namespace":"kube-system","uid":"u2"},"spec":{"nodeName":"ip-10-0-1-5","hostNetwork":true,` +
+		`"containers":[{"name":"a","resources":{"requests":{"cpu":"50m","memory":"64Mi"}}}]},` +
+		`"status":{"phase":"Running","podIP":"10.0.1.5","startTime":"2024-01-01T08:30:00Z"}}`
+	snap := func(at time.Time, objs ...string) *Snapshot {
+		o, err := DecodeObjects(strings.NewReader(strings.Join(objs, "\n")))
+		require.NoError(t, err)
+		return &Snapshot{Cluster: "prod", Time: at, Objects: *o}
+	}
+	h := NewHistory()
+	t1 := time.Date(2024, 1, 1, 10, 0, 0, 0, time.UTC)
+	for _, sn := range []*Snapshot{
+		snap(t1, node, web("500m"), agent),
+		snap(t1.Add(time.Hour), node, web("1500m"), agent), // resized in place
+	} {
+		pods, nodes, _ := h.Apply(sn)
+		require.NoError(t, sink.Nodes(ctx, nodes))
+		require.NoError(t, sink.PodIPs(ctx, pods))
+	}
+
+	require.Equal(t, "5\n", queryString(t, s, "SELECT count() FROM pod_ips FINAL", "TSV"), "two intervals of two IPs, and the agent")
+	require.Equal(t,
+		"prod\tkube-system\tagent-x\tu2\tPod\tagent-x\tip-10-0-1-5\t2024-01-01 08:30:00.000\t1970-01-01 00:00:00.000\t50\t67108864\t0\t0\n"+
+			"prod\tshop\tweb-1\tu1\tPod\tweb-1\tip-10-0-1-5\t2024-01-01 09:00:00.000\t2024-01-01 11:00:00.000\t500\t1073741824\t2000\t1073741824\n"+
+			"prod\tshop\tweb-1\tu1\tPod\tweb-1\tip-10-0-1-5\t2024-01-01 11:00:00.000\t1970-01-01 00:00:00.000\t1500\t1073741824\t2000\t1073741824\n",
+		queryString(t, s, `SELECT cluster, namespace, pod, pod_uid, workload_kind, workload, node, valid_from, valid_to,
+			cpu_request_millis, memory_request_bytes, cpu_limit_millis, memory_limit_bytes
+			FROM pod_resources ORDER BY pod, valid_from`, "TSV"))
+	require.Equal(t,
+		"ip-10-0-1-5\tm5.xlarge\taws:///eu-west-1a/i-0123456789abcdef0\ti-0123456789abcdef0\t3920\t15551471616\t4000\t16394002432\n",
+		queryString(t, s, `SELECT node, instance_type, provider_id, instance_id, cpu_allocatable_millis, memory_allocatable_bytes,
+			cpu_capacity_millis, memory_capacity_bytes FROM k8s_nodes FINAL`, "TSV"))
+
+	// Ingesting the same records again changes nothing.
+	h = NewHistory()
+	for _, sn := range []*Snapshot{snap(t1, node, web("500m"), agent), snap(t1.Add(time.Hour), node, web("1500m"), agent)} {
+		pods, nodes, _ := h.Apply(sn)
+		require.NoError(t, sink.Nodes(ctx, nodes))
+		require.NoError(t, sink.PodIPs(ctx, pods))
+	}
+	require.Equal(t, "3\n", queryString(t, s, "SELECT count() FROM pod_resources", "TSV"))
 }

@@ -10,6 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/require"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/furrowdev/furrow/internal/testenv/k8senv"
@@ -86,4 +89,116 @@ func TestWatcherToClickHouse(t *testing.T) {
 	require.Equal(t, "1\n", queryString(t, s, "SELECT count() FROM pod_ips FINAL WHERE pod = 'api-0' AND toUnixTimestamp64Milli(valid_to) > 0", "TSV"))
 	require.Positive(t, testutil.ToFloat64(sink.metrics.inserts.WithLabelValues(PodIPsTable)))
 	require.Positive(t, testutil.ToFloat64(w.metrics.sinkRecords.WithLabelValues("pod")))
+}
+
+// TestWatcherRecordsResources runs the Watcher on a real API server (kwok)
+// into ClickHouse: a pod's requests and limits (a host-network pod's too)
+// and its node's EC2 instance id are recorded, and an in-place resize
+// through the pods/resize subresource splits the pod's interval at the
+// resize without releasing its IP.
+func TestWatcherRecordsResources(t *testing.T) {
+	env := k8senv.Shared(t)
+	s := migratedStore(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	c := env.Client
+	const ns = "resources"
+	require.NoError(t, env.EnsureNamespace(ctx, ns))
+	_, err := env.AddNode(ctx, "res-a", "eu-west-1b")
+	require.NoError(t, err)
+	// providerID may be set once on a node that has none, as the cloud
+	// controller does.
+	_, err = c.CoreV1().Nodes().Patch(ctx, "res-a", types.MergePatchType,
+		[]byte(`{"spec":{"providerID":"aws:///eu-west-1b/i-0a1b2c3d4e5f60718"}}`), metav1.PatchOptions{})
+	require.NoError(t, err)
+
+	sink, err := NewClickHouseSink(s, nil)
+	require.NoError(t, err)
+	cfg := DefaultConfiguration()
+	cfg.Clusters = []ClusterConfiguration{{Name: "kwok"}}
+	cfg.FlushInterval = time.Hour // flushed by hand
+	cfg.SyncTimeout = 30 * time.Second
+	w, err := New(cfg, Dependencies{Sink: sink, Registry: prometheus.NewRegistry(), Clients: map[string]kubernetes.Interface{"kwok": c}})
+	require.NoError(t, err)
+	require.NoError(t, w.Start(ctx))
+	t.Cleanup(func() { _ = w.Stop(context.Background()) })
+
+	api := podSpec(ns, "api-0", "res-a", map[string]string{"app": "api"}, nil)
+	api.Spec.Containers = []corev1.Container{
+		{Name: "app", Image: "registry.example/app:1", Resources: corev1.ResourceRequirements{
+			Requests: rl("250m", "256Mi"), Limits: rl("1", "512Mi"),
+		}},
+		{Name: "proxy", Image: "registry.example/proxy:1", Resources: corev1.ResourceRequirements{Requests: rl("50m", "64Mi")}},
+	}
+	agent := podSpec(ns, "agent-0", "res-a", map[string]string{"app": "agent"}, nil)
+	agent.Spec.HostNetwork = true
+	agent.Spec.Containers[0].Resources.Requests = rl("20m", "32Mi")
+	api = runningPod(t, ctx, c, api)
+	runningPod(t, ctx, c, agent)
+
+	const q = `SELECT pod, cpu_request_millis, memory_request_bytes, cpu_limit_millis, memory_limit_bytes, toUnixTimestamp64Milli(valid_to) = 0
+		FROM pod_resources WHERE namespace = 'resources' ORDER BY pod, valid_from`
+	want := "agent-0\t20\t33554432\t0\t0\t1\n" +
+		"api-0\t300\t335544320\t1000\t536870912\t1\n"
+	var got string
+	eventually(t, 15*time.Second, "requests in ClickHouse", func() bool {
+		require.NoError(t, w.Flush(ctx))
+		g := queryString(t, s, q, "TSV")
+		if g != got {
+			t.Logf("pod_resources now:\n%s", g)
+		}
+		got = g
+		return got == want
+	})
+	require.Equal(t, "i-0a1b2c3d4e5f60718\taws:///eu-west-1b/i-0a1b2c3d4e5f60718\n",
+		queryString(t, s, "SELECT instance_id, provider_id FROM k8s_nodes FINAL WHERE node = 'res-a' AND toUnixTimestamp64Milli(valid_to) = 0", "TSV"))
+
+	// The API server accepts a resize only of a pod whose kubelet reports
+	// the containers' resources (kwok does not): report them as a kubelet
+	// with in-place resize does. The values are the spec's, so nothing
+	// changes for the watcher.
+	api, err = c.CoreV1().Pods(ns).Get(ctx, api.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	for i := range api.Status.ContainerStatuses {
+		cs := &api.Status.ContainerStatuses[i]
+		for _, ctr := range api.Spec.Containers {
+			if ctr.Name == cs.Name {
+				cs.Resources = ctr.Resources.DeepCopy()
+				cs.AllocatedResources = ctr.Resources.Requests.DeepCopy()
+			}
+		}
+	}
+	api, err = c.CoreV1().Pods(ns).UpdateStatus(ctx, api, metav1.UpdateOptions{})
+	require.NoError(t, err)
+
+	// Resize the app container in place: 250m → 400m.
+	api.Spec.Containers[0].Resources.Requests = rl("400m", "256Mi")
+	_, err = c.CoreV1().Pods(ns).UpdateResize(ctx, api.Name, api, metav1.UpdateOptions{})
+	require.NoError(t, err)
+	tResize := time.Now()
+	want = "agent-0\t20\t33554432\t0\t0\t1\n" +
+		"api-0\t300\t335544320\t1000\t536870912\t0\n" +
+		"api-0\t450\t335544320\t1000\t536870912\t1\n"
+	eventually(t, 15*time.Second, "the resize in ClickHouse", func() bool {
+		require.NoError(t, w.Flush(ctx))
+		g := queryString(t, s, q, "TSV")
+		if g != got {
+			t.Logf("pod_resources now:\n%s", g)
+		}
+		got = g
+		return got == want
+	})
+	// The old interval ends where the new one starts, at the resize.
+	require.Equal(t, "1\n", queryString(t, s, `SELECT
+		(SELECT valid_to FROM pod_resources WHERE pod = 'api-0' AND toUnixTimestamp64Milli(valid_to) > 0) =
+		(SELECT max(valid_from) FROM pod_resources WHERE pod = 'api-0')`, "TSV"))
+	// The IP stayed the pod's throughout.
+	idx, err := LoadIndex(ctx, s, time.Time{}, time.Time{})
+	require.NoError(t, err)
+	for _, at := range []time.Time{tResize.Add(-time.Second), tResize.Add(time.Second)} {
+		ep, ok := idx.Lookup(netip.MustParseAddr(api.Status.PodIP), at)
+		require.True(t, ok)
+		require.Equal(t, "api-0", ep.Pod)
+	}
+	require.Equal(t, 1.0, testutil.ToFloat64(w.metrics.intervalsClosed.WithLabelValues("kwok", "pod", closeResized)))
 }

@@ -33,14 +33,18 @@ type PodIP struct {
 	// HostNetwork pods share their node's IP: the record is kept for
 	// reference, but the IP is attributed to the node, not to the pod.
 	HostNetwork bool
+	// Resources are the pod's effective requests and limits during the
+	// interval: a change (an in-place resize) closes the pod's intervals
+	// and opens new ones. Host-network pods carry theirs too.
+	Resources
 	// ValidFrom is when the pod got the IP; ValidTo when it released it,
 	// zero while it still holds it.
 	ValidFrom, ValidTo time.Time
 }
 
 // NodeInfo describes a node during [ValidFrom, ValidTo), keyed like PodIP by
-// (Cluster, Node, ValidFrom). A change of IPs or zone closes the interval
-// and opens a new one.
+// (Cluster, Node, ValidFrom). A change of IPs, topology, provider id or
+// size closes the interval and opens a new one.
 type NodeInfo struct {
 	// Cluster is the configured cluster name.
 	Cluster string
@@ -51,6 +55,12 @@ type NodeInfo struct {
 	// Zone, Region and InstanceType come from the well-known labels, falling
 	// back to the legacy failure-domain and beta labels.
 	Zone, Region, InstanceType string
+	// ProviderID is spec.providerID (aws:///us-east-1a/i-0abc…,
+	// gce://project/zone/name, …); InstanceID the EC2 instance id parsed
+	// from it, empty for other providers (see InstanceID).
+	ProviderID, InstanceID string
+	// NodeSize is the node's allocatable and capacity CPU and memory.
+	NodeSize
 	// ValidFrom and ValidTo bound the interval; ValidTo is zero while open.
 	ValidFrom, ValidTo time.Time
 }
@@ -235,8 +245,9 @@ func podFinished(pod *corev1.Pod) (time.Time, bool) {
 	return end, !end.IsZero()
 }
 
-// newPodIP builds the record of one pod IP; zone is the zone of its node.
-func newPodIP(cluster string, pod *corev1.Pod, ip netip.Addr, zone string, owners Owners, from time.Time) PodIP {
+// newPodIP builds the record of one pod IP; zone is the zone of its node
+// and res the pod's PodResources (computed once for all its IPs).
+func newPodIP(cluster string, pod *corev1.Pod, ip netip.Addr, zone string, res Resources, owners Owners, from time.Time) PodIP {
 	kind, name := ResolveWorkload(pod, owners)
 	return PodIP{
 		Cluster:      cluster,
@@ -249,6 +260,7 @@ func newPodIP(cluster string, pod *corev1.Pod, ip netip.Addr, zone string, owner
 		Node:         pod.Spec.NodeName,
 		Zone:         zone,
 		HostNetwork:  pod.Spec.HostNetwork,
+		Resources:    res,
 		ValidFrom:    from.UTC(),
 	}
 }
@@ -263,13 +275,17 @@ func newNodeInfo(cluster string, node *corev1.Node, from time.Time) NodeInfo {
 		Zone:         zone,
 		Region:       region,
 		InstanceType: it,
+		ProviderID:   node.Spec.ProviderID,
+		InstanceID:   InstanceID(node.Spec.ProviderID),
+		NodeSize:     nodeSize(node),
 		ValidFrom:    from.UTC(),
 	}
 }
 
 // sameNode reports whether two node records describe the same state.
 func sameNode(a, b NodeInfo) bool {
-	if a.Zone != b.Zone || a.Region != b.Region || a.InstanceType != b.InstanceType || len(a.IPs) != len(b.IPs) {
+	if a.Zone != b.Zone || a.Region != b.Region || a.InstanceType != b.InstanceType || len(a.IPs) != len(b.IPs) ||
+		a.ProviderID != b.ProviderID || a.NodeSize != b.NodeSize {
 		return false
 	}
 	for i := range a.IPs {

@@ -226,8 +226,9 @@ func (s *Snapshot) Records() (pods []PodIP, nodes []NodeInfo, skipped map[string
 			}
 			continue
 		}
+		res := PodResources(p)
 		for _, ip := range ips {
-			rec := newPodIP(s.Cluster, p, ip, zones[p.Spec.NodeName], owners, podStart(p))
+			rec := newPodIP(s.Cluster, p, ip, zones[p.Spec.NodeName], res, owners, podStart(p))
 			rec.ValidTo = finished
 			pods = append(pods, rec)
 		}
@@ -240,7 +241,9 @@ func (s *Snapshot) Records() (pods []PodIP, nodes []NodeInfo, skipped map[string
 // History merges successive snapshots into intervals: an interval opens
 // when a pod IP (or node) first appears and closes when the pod is seen
 // terminated (at its finish time) or at the Time of the first later
-// snapshot of the same cluster that lacks it.
+// snapshot of the same cluster that lacks it. A running pod whose
+// resources changed (an in-place resize), or a node whose state changed,
+// has its interval closed and a new one opened at that snapshot's Time.
 type History struct {
 	pods  map[podKey]PodIP
 	nodes map[string]NodeInfo
@@ -272,9 +275,24 @@ func (h *History) Apply(s *Snapshot) (pods []PodIP, nodes []NodeInfo, skipped ma
 		open, isOpen := h.pods[k]
 		switch {
 		case p.ValidTo.IsZero():
-			if !isOpen {
+			switch {
+			case !isOpen:
 				h.pods[k] = p
 				pods = append(pods, p)
+			case open.Resources != p.Resources && s.Time.After(open.ValidFrom):
+				// Resized in place since the last snapshot: the old
+				// values held until this one (all the pod's IPs are
+				// split at the same time).
+				open.ValidTo = s.Time
+				p.ValidFrom = s.Time
+				h.pods[k] = p
+				pods = append(pods, open, p)
+			case open.Resources != p.Resources:
+				// A snapshot not after the interval's start: correct
+				// the interval in place (same key, new version).
+				open.Resources = p.Resources
+				h.pods[k] = open
+				pods = append(pods, open)
 			}
 		case isOpen:
 			// Seen running before, terminated now: close the interval it

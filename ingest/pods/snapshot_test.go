@@ -261,3 +261,104 @@ func TestHistoryClosesFinishedPods(t *testing.T) {
 		})
 	}
 }
+
+// TestSnapshotRecordsResources: the records of the real samples carry the
+// pods' requests (hostNetwork pods too) and the nodes' provider ids and
+// sizes, as the files say.
+func TestSnapshotRecordsResources(t *testing.T) {
+	s, err := ReadSnapshot("gcp", time.Unix(0, 0), glob(t, sharedTestdata(t), "insights-operator/nodes/*.json", "insights-operator/pods/*.json")...)
+	require.NoError(t, err)
+	pods, nodes, _ := s.Records()
+	byPod := map[string]PodIP{}
+	for _, p := range pods {
+		byPod[p.Pod] = p
+	}
+	require.Equal(t, Resources{CPURequestMillis: 76, MemoryRequestBytes: gi + 160*mi}, byPod["prometheus-k8s-1"].Resources)
+	sdn := byPod["sdn-controller-xcnqb"]
+	require.True(t, sdn.HostNetwork)
+	require.Equal(t, Resources{CPURequestMillis: 10, MemoryRequestBytes: 50 * mi}, sdn.Resources)
+	require.Equal(t, Resources{CPURequestMillis: 10, MemoryRequestBytes: 120 * mi}, byPod["service-ca-54c85d7fdb-9g4t4"].Resources)
+
+	require.Len(t, nodes, 7)
+	for _, n := range nodes {
+		require.Equal(t, "gce://openshift-gce-devel-ci/"+n.Zone+"/"+n.Node, n.ProviderID)
+		require.Empty(t, n.InstanceID, "GCE nodes have no EC2 instance id")
+		// allocatable 3500m of 4 cores; memory in Ki as the kubelet writes it.
+		require.Equal(t, uint64(3500), n.CPUAllocatableMillis)
+		require.Equal(t, uint64(4000), n.CPUCapacityMillis)
+	}
+	require.Equal(t, NodeSize{3500, 14236104 * 1024, 4000, 15387080 * 1024}, nodes[0].NodeSize)
+
+	// DigitalOcean and unlabelled nodes: provider ids kept, no instance id.
+	s, err = ReadSnapshot("do", time.Unix(0, 0), glob(t, sharedTestdata(t), "troubleshoot/nodes.json")...)
+	require.NoError(t, err)
+	_, nodes, _ = s.Records()
+	providers := map[string]string{}
+	for _, n := range nodes {
+		providers[n.Node] = n.ProviderID
+		require.Empty(t, n.InstanceID)
+	}
+	require.Equal(t, "digitalocean://219734583", providers["smallnode-3i74t"])
+	require.Equal(t, "", providers["ip-172-31-21-92"])
+}
+
+// TestHistoryResize: a running pod whose requests change between two
+// snapshots (an in-place resize) has its intervals, both IPs of a
+// dual-stack pod alike, closed at the later snapshot and reopened there
+// with the new values; unchanged requests emit nothing.
+func TestHistoryResize(t *testing.T) {
+	pod := func(cpu, mem string) string {
+		return `{"metadata":{"name":"web-1","namespace":"shop","uid":"u1"},"spec":{"nodeName":"n1",` +
+			`"initContainers":[{"name":"proxy","restartPolicy":"Always","resources":{"requests":{"cpu":"100m","memory":"64Mi"}}}],` +
+			`"containers":[{"name":"app","resources":{"requests":{"cpu":"` + cpu + `","memory":"` + mem + `"},"limits":{"memory":"` + mem + `"}}}]},` +
+			`"status":{"phase":"Running","podIPs":[{"ip":"10.0.0.7"},{"ip":"2001:db8::7"}],"startTime":"2024-01-01T09:00:00Z"}}`
+	}
+	snap := func(at time.Time, pods ...string) *Snapshot {
+		objs, err := DecodeObjects(strings.NewReader(`{"kind":"PodList","items":[` + strings.Join(pods, ",") + `]}`))
+		require.NoError(t, err)
+		return &Snapshot{Cluster: "c", Time: at, Objects: *objs}
+	}
+	start := time.Date(2024, 1, 1, 9, 0, 0, 0, time.UTC)
+	t1, t2, t3 := start.Add(time.Hour), start.Add(2*time.Hour), start.Add(3*time.Hour)
+	h := NewHistory()
+	sink := NewMemorySink()
+	apply := func(s *Snapshot) []PodIP {
+		recs, _, _ := h.Apply(s)
+		require.NoError(t, sink.PodIPs(t.Context(), recs))
+		return recs
+	}
+	require.Len(t, apply(snap(t1, pod("500m", "256Mi"))), 2)
+	require.Empty(t, apply(snap(t2, pod("500m", "256Mi"))), "same requests: nothing changed")
+	changed := apply(snap(t3, pod("1", "512Mi")))
+	require.Len(t, changed, 4, "two closes and two opens")
+
+	// The sidecar's request adds to the app's; it sets no limit.
+	small := Resources{CPURequestMillis: 600, MemoryRequestBytes: 320 * mi, MemoryLimitBytes: 256 * mi}
+	big := Resources{CPURequestMillis: 1100, MemoryRequestBytes: 576 * mi, MemoryLimitBytes: 512 * mi}
+	recs, _ := sink.Records()
+	require.Len(t, recs, 4)
+	for _, r := range recs {
+		switch {
+		case r.ValidFrom.Equal(start):
+			require.Equal(t, t3, r.ValidTo, "%s: closed at the snapshot that saw the resize", r.IP)
+			require.Equal(t, small, r.Resources)
+		case r.ValidFrom.Equal(t3):
+			require.True(t, r.ValidTo.IsZero(), "%s: open with the new values", r.IP)
+			require.Equal(t, big, r.Resources)
+		default:
+			t.Fatalf("unexpected interval %+v", r)
+		}
+	}
+	// The IP stays the pod's across the split.
+	ep, ok := sink.Index().Lookup(mustAddr("10.0.0.7"), t3)
+	require.True(t, ok)
+	require.Equal(t, "web-1", ep.Pod)
+
+	// Gone at the next snapshot: the new interval closes there.
+	changed = apply(snap(t3.Add(time.Hour)))
+	require.Len(t, changed, 2)
+	for _, r := range changed {
+		require.Equal(t, t3, r.ValidFrom)
+		require.Equal(t, t3.Add(time.Hour), r.ValidTo)
+	}
+}

@@ -25,6 +25,7 @@ const (
 	closeTerminated = "terminated"
 	closeIPChanged  = "ip_changed"
 	closeUpdated    = "updated"
+	closeResized    = "resized"
 )
 
 // clusterWatcher follows one cluster. Its handlers run on the informers'
@@ -164,8 +165,10 @@ func deletedObject(obj any) any {
 }
 
 // onPod opens an interval per IP of a running pod and closes those of IPs
-// the pod no longer has, of terminated pods and of deleted pods. Pods of the
-// initial list are valid from their start time; later changes from now.
+// the pod no longer has, of terminated pods and of deleted pods. A running
+// pod whose resources changed (an in-place resize) has all its intervals
+// closed and reopened now, without releasing its IPs. Pods of the initial
+// list are valid from their start time; later changes from now.
 func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 	c.w.metrics.events.WithLabelValues(c.name, "pod", event).Inc()
 	pod, ok := deletedObject(obj).(*corev1.Pod)
@@ -177,6 +180,7 @@ func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 	want := map[netip.Addr]bool{}
 	reason := closeDeleted
 	end := now
+	res := PodResources(pod)
 	switch {
 	case event == "delete":
 	case podTerminated(pod):
@@ -206,15 +210,30 @@ func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 		// stays listed): its whole interval is in the past.
 		ips, _ := PodIPs(pod)
 		for _, ip := range ips {
-			if rec := newPodIP(c.name, pod, ip, c.zoneOf(pod.Spec.NodeName), c, podStart(pod)); end.After(rec.ValidFrom) {
+			if rec := newPodIP(c.name, pod, ip, c.zoneOf(pod.Spec.NodeName), res, c, podStart(pod)); end.After(rec.ValidFrom) {
 				rec.ValidTo = end
 				out = append(out, rec)
 			}
 		}
 	}
+	resized := false
 	for ip, rec := range open {
+		closeReason := reason
 		if want[ip] {
-			continue
+			if rec.Resources == res {
+				continue
+			}
+			if !end.After(rec.ValidFrom) {
+				// Resized within the millisecond it opened: the same
+				// interval with the new values (same key, new version).
+				rec.Resources = res
+				open[ip] = rec
+				out = append(out, rec)
+				continue
+			}
+			// Resized in place: the pod keeps its IP, the interval
+			// of the old values ends now and a new one opens below.
+			closeReason, resized = closeResized, true
 		}
 		rec.ValidTo = end
 		if rec.ValidTo.Before(rec.ValidFrom) {
@@ -222,10 +241,10 @@ func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 		}
 		out = append(out, rec)
 		delete(open, ip)
-		if !rec.HostNetwork {
+		if !rec.HostNetwork && closeReason != closeResized {
 			c.released[ip] = rec.ValidTo
 		}
-		c.w.metrics.intervalsClosed.WithLabelValues(c.name, podKind(rec.HostNetwork), reason).Inc()
+		c.w.metrics.intervalsClosed.WithLabelValues(c.name, podKind(rec.HostNetwork), closeReason).Inc()
 	}
 	if len(want) > 0 && open == nil {
 		open = map[netip.Addr]PodIP{}
@@ -234,18 +253,25 @@ func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 	if len(open) == 0 && len(want) == 0 {
 		delete(c.pods, pod.UID)
 	}
+	// The IPs to open start together, so that a dual-stack pod's rows of
+	// one interval share their start (the pod_resources view collapses
+	// them on it): at the latest release of any of them.
+	from := now
+	if initial && !resized {
+		from = podStart(pod)
+	}
+	var opening []netip.Addr
 	for ip := range want {
 		if _, ok := open[ip]; ok {
 			continue
 		}
-		from := now
-		if initial {
-			from = podStart(pod)
-		}
+		opening = append(opening, ip)
 		if r, ok := c.released[ip]; ok && !pod.Spec.HostNetwork && from.Before(r) {
 			from = r
 		}
-		rec := newPodIP(c.name, pod, ip, c.zoneOf(pod.Spec.NodeName), c, from)
+	}
+	for _, ip := range opening {
+		rec := newPodIP(c.name, pod, ip, c.zoneOf(pod.Spec.NodeName), res, c, from)
 		open[ip] = rec
 		out = append(out, rec)
 		c.w.metrics.intervalsOpened.WithLabelValues(c.name, podKind(rec.HostNetwork)).Inc()
@@ -277,8 +303,8 @@ func (c *clusterWatcher) zoneOf(node string) string {
 	return zone
 }
 
-// onNode opens a node interval, replaces it when the node's IPs or topology
-// change and closes it when the node is deleted.
+// onNode opens a node interval, replaces it when the node's IPs, topology,
+// provider id or size change and closes it when the node is deleted.
 func (c *clusterWatcher) onNode(obj any, event string, initial bool) {
 	c.w.metrics.events.WithLabelValues(c.name, "node", event).Inc()
 	node, ok := deletedObject(obj).(*corev1.Node)
