@@ -578,3 +578,167 @@ SELECT
 FROM pod_usage_hourly
 GROUP BY cluster, namespace, pod, hour
 ;
+-- 0014_cost
+-- Cost allocation (query/cost). The catalog's teams, projects and cloud
+-- resources are mirrored like its namespace owners (0010): a refresh
+-- writes a new generation and the views read the newest one, so a team
+-- renamed in HR is one row here and every cost report shows the new name.
+CREATE TABLE IF NOT EXISTS catalog_teams_local ON CLUSTER `furrow` (
+    generation UInt64,
+    team LowCardinality(String) COMMENT 'the stable code from HR',
+    team_name String,
+    parent_team LowCardinality(String),
+    archived UInt8
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (generation, team)
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS catalog_teams ON CLUSTER `furrow` AS catalog_teams_local ENGINE = Distributed(`furrow`, currentDatabase(), catalog_teams_local, generation)
+;
+-- 0014_cost
+CREATE VIEW IF NOT EXISTS teams ON CLUSTER `furrow` AS
+SELECT team, team_name, parent_team, archived FROM catalog_teams
+WHERE generation = (SELECT max(generation) FROM catalog_teams)
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS catalog_projects_local ON CLUSTER `furrow` (
+    generation UInt64,
+    project LowCardinality(String),
+    project_name String,
+    team LowCardinality(String),
+    archived UInt8
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (generation, project)
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS catalog_projects ON CLUSTER `furrow` AS catalog_projects_local ENGINE = Distributed(`furrow`, currentDatabase(), catalog_projects_local, generation)
+;
+-- 0014_cost
+CREATE VIEW IF NOT EXISTS projects ON CLUSTER `furrow` AS
+SELECT project, project_name, team, archived FROM catalog_projects
+WHERE generation = (SELECT max(generation) FROM catalog_projects)
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS catalog_resources_local ON CLUSTER `furrow` (
+    generation UInt64,
+    arn String,
+    resource_id String COMMENT 'the id a bill names: the ARN''s last part (i-0abc…, vol-…, a bucket)',
+    project LowCardinality(String),
+    team LowCardinality(String)
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+ORDER BY (generation, resource_id)
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS catalog_resources ON CLUSTER `furrow` AS catalog_resources_local ENGINE = Distributed(`furrow`, currentDatabase(), catalog_resources_local, generation)
+;
+-- 0014_cost
+CREATE VIEW IF NOT EXISTS resource_owners ON CLUSTER `furrow` AS
+SELECT arn, resource_id, project, team FROM catalog_resources
+WHERE generation = (SELECT max(generation) FROM catalog_resources)
+;
+-- 0014_cost
+-- Allocated cost: every line item of the bill split into rows that add up
+-- to it exactly (Decimal; the last share of a split is the remainder):
+-- kind allocated (an owner), idle (node capacity no pod used), shared (the
+-- shared namespaces' pods) or unowned; rule says how the owner was found
+-- (tag, resource, node, network, none). One allocation run per (billing
+-- account, billing period) is in force (ingest_periods kind cost), as
+-- deliveries are for billing_line_items: the views below read that run
+-- only, so a re-allocation swaps whole periods.
+CREATE TABLE IF NOT EXISTS cost_allocation_local ON CLUSTER `furrow` (
+    run LowCardinality(String),
+    billing_account_id LowCardinality(String),
+    billing_period_start DateTime('UTC'),
+    charge_period_start DateTime('UTC'),
+    charge_period_end DateTime('UTC'),
+    billing_currency LowCardinality(String),
+    kind LowCardinality(String) COMMENT 'allocated, idle, shared, unowned',
+    rule LowCardinality(String) COMMENT 'tag, resource, node, network, none',
+    project LowCardinality(String),
+    team LowCardinality(String) COMMENT 'the owning team''s stable code',
+    cluster LowCardinality(String),
+    namespace LowCardinality(String),
+    workload LowCardinality(String),
+    service_name LowCardinality(String),
+    sub_account_id LowCardinality(String),
+    region_id LowCardinality(String),
+    usage_type LowCardinality(String),
+    charge_category LowCardinality(String),
+    resource_id String,
+    line_item UInt64 COMMENT 'the line item split: cityHash64 of its source file and line',
+    billed_cost Decimal(38, 12),
+    effective_cost Decimal(38, 12)
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(billing_period_start)
+ORDER BY (billing_account_id, billing_period_start, charge_period_start, run)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS cost_allocation ON CLUSTER `furrow` AS cost_allocation_local ENGINE = Distributed(`furrow`, currentDatabase(), cost_allocation_local, cityHash64(billing_account_id, billing_period_start))
+;
+-- 0014_cost
+-- The daily rollup of cost_allocation, written by the same run: long
+-- ranges (a year of cost by team) read thousands of rows, not billions.
+CREATE TABLE IF NOT EXISTS cost_allocation_daily_local ON CLUSTER `furrow` (
+    run LowCardinality(String),
+    billing_account_id LowCardinality(String),
+    billing_period_start DateTime('UTC'),
+    day Date,
+    billing_currency LowCardinality(String),
+    kind LowCardinality(String),
+    rule LowCardinality(String),
+    project LowCardinality(String),
+    team LowCardinality(String),
+    cluster LowCardinality(String),
+    namespace LowCardinality(String),
+    workload LowCardinality(String),
+    service_name LowCardinality(String),
+    sub_account_id LowCardinality(String),
+    region_id LowCardinality(String),
+    usage_type LowCardinality(String),
+    charge_category LowCardinality(String),
+    billed_cost Decimal(38, 12),
+    effective_cost Decimal(38, 12)
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(billing_period_start)
+ORDER BY (day, team, project, billing_account_id, run)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS cost_allocation_daily ON CLUSTER `furrow` AS cost_allocation_daily_local ENGINE = Distributed(`furrow`, currentDatabase(), cost_allocation_daily_local, cityHash64(billing_account_id, billing_period_start))
+;
+-- 0014_cost
+CREATE VIEW IF NOT EXISTS cost_allocated ON CLUSTER `furrow` AS
+SELECT * EXCEPT run FROM cost_allocation
+WHERE (concat(billing_account_id, '/', toString(toDate(billing_period_start))), run) IN
+    (SELECT period, source_id FROM ingest_periods FINAL WHERE kind = 'cost')
+;
+-- 0014_cost
+CREATE VIEW IF NOT EXISTS cost_daily ON CLUSTER `furrow` AS
+SELECT * EXCEPT run FROM cost_allocation_daily
+WHERE (concat(billing_account_id, '/', toString(toDate(billing_period_start))), run) IN
+    (SELECT period, source_id FROM ingest_periods FINAL WHERE kind = 'cost')
+;
+-- 0014_cost
+-- Unintended increases: a day's cost of an owner and service against its
+-- trailing baseline (median and MAD of the same weekdays, or of all days).
+-- A detection run replaces the findings of the days it covers.
+CREATE TABLE IF NOT EXISTS cost_anomalies_local ON CLUSTER `furrow` (
+    day Date,
+    team LowCardinality(String),
+    project LowCardinality(String),
+    service_name LowCardinality(String),
+    billing_currency LowCardinality(String),
+    cost Decimal(38, 12),
+    baseline Decimal(38, 12) COMMENT 'the trailing median',
+    mad Float64 COMMENT 'median absolute deviation of the baseline days',
+    score Float64 COMMENT '(cost - baseline) / (1.4826 MAD), robust z-score',
+    increase Decimal(38, 12),
+    detected_at DateTime64(3, 'UTC')
+) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', detected_at)
+ORDER BY (day, team, project, service_name, billing_currency)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS cost_anomalies ON CLUSTER `furrow` AS cost_anomalies_local ENGINE = Distributed(`furrow`, currentDatabase(), cost_anomalies_local, cityHash64(day, team))
+;
