@@ -59,6 +59,9 @@ type Summary struct {
 	// Truth is what the generator sent, per day and workload pair.
 	Truth    []TruthRow `json:"truth"`
 	Locality Locality   `json:"locality"`
+	// Instances are the nodes as EC2 instances: id, type, zone and hours
+	// alive during the data set (what a bill's EC2 lines must match).
+	Instances []Instance `json:"instances"`
 }
 
 // Namespaces sums Truth per day, namespace pair and class.
@@ -99,7 +102,7 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 	}
 	o := d.o
 	start, end := o.Start.Unix(), o.end().Unix()
-	s := Summary{Dir: dir, Seed: o.Seed, Start: o.Start, End: o.end(), Nodes: len(d.topo.Nodes)}
+	s := Summary{Dir: dir, Seed: o.Seed, Start: o.Start, End: o.end(), Nodes: len(d.topo.Nodes), Instances: instances(d.topo, o)}
 	for _, sub := range []string{"k8s", "s3"} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
 			return s, err
@@ -111,7 +114,7 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 	if err := writeCatalog(dir, ClusterName); err != nil {
 		return s, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "k8s", "nodes.json"), nodesJSON(d.topo, start-40*86400), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "k8s", "nodes.json"), nodesJSON(d.topo, start), 0o644); err != nil {
 		return s, err
 	}
 

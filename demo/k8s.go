@@ -38,9 +38,10 @@ type containerPort struct {
 }
 
 type container struct {
-	Name  string          `json:"name"`
-	Image string          `json:"image"`
-	Ports []containerPort `json:"ports,omitempty"`
+	Name      string               `json:"name"`
+	Image     string               `json:"image"`
+	Ports     []containerPort      `json:"ports,omitempty"`
+	Resources resourceRequirements `json:"resources"`
 }
 
 type podSpec struct {
@@ -138,7 +139,7 @@ func podJSON(p *pod, phase string) []byte {
 	}
 	own.UID, own.Controller, own.BlockOwnerDeletion = p.OwnerUID, true, true
 	var ann map[string]string
-	ctrs := []container{{Name: w.Name, Image: w.Image}}
+	ctrs := []container{{Name: w.Name, Image: w.Image, Resources: w.Res.requirements()}}
 	if w.Port != 0 {
 		proto := "TCP"
 		if w.Port == 53 {
@@ -155,7 +156,8 @@ func podJSON(p *pod, phase string) []byte {
 			"istio.io/rev": "default",
 		}
 		ctrs = append(ctrs, container{Name: "istio-proxy", Image: "docker.io/istio/proxyv2:1.27.3",
-			Ports: []containerPort{{Name: "http-envoy-prom", ContainerPort: 15090, Protocol: "TCP"}}})
+			Ports:     []containerPort{{Name: "http-envoy-prom", ContainerPort: 15090, Protocol: "TCP"}},
+			Resources: istioProxy.requirements()})
 	}
 	if w.Name == "istio-ingressgateway" {
 		labels["istio"] = "ingressgateway"
@@ -180,7 +182,7 @@ func podJSON(p *pod, phase string) []byte {
 		},
 		Status: podStatus{
 			Phase: phase, HostIP: host, HostIPs: []ipEntry{{host}}, PodIP: ip, PodIPs: []ipEntry{{ip}},
-			QOSClass: "Burstable", StartTime: rfc3339(p.Start),
+			QOSClass: qosClass(ctrs), StartTime: rfc3339(p.Start),
 		},
 	}
 	for _, c := range ctrs {
@@ -207,8 +209,35 @@ func podJSON(p *pod, phase string) []byte {
 	return b
 }
 
-// nodesJSON renders the NodeList of `kubectl get nodes -o json`.
-func nodesJSON(t *topology, created int64) []byte {
+// qosClass is the pod's QoS class as the API server sets it: BestEffort
+// without any request or limit, Guaranteed when every container's CPU and
+// memory requests equal their limits, else Burstable.
+func qosClass(ctrs []container) string {
+	anySet, guaranteed := false, true
+	for _, c := range ctrs {
+		r := c.Resources
+		if len(r.Requests)+len(r.Limits) > 0 {
+			anySet = true
+		}
+		for _, k := range []string{"cpu", "memory"} {
+			lim, ok := r.Limits[k]
+			if req, set := r.Requests[k]; !ok || (set && req != lim) {
+				guaranteed = false
+			}
+		}
+	}
+	switch {
+	case !anySet:
+		return "BestEffort"
+	case guaranteed:
+		return "Guaranteed"
+	}
+	return "Burstable"
+}
+
+// nodesJSON renders the NodeList of `kubectl get nodes -o json` for the
+// data set starting at start.
+func nodesJSON(t *topology, start int64) []byte {
 	type address struct {
 		Type    string `json:"type"`
 		Address string `json:"address"`
@@ -221,9 +250,10 @@ func nodesJSON(t *topology, created int64) []byte {
 			ProviderID string `json:"providerID"`
 		} `json:"spec"`
 		Status struct {
-			Addresses []address         `json:"addresses"`
-			Capacity  map[string]string `json:"capacity"`
-			NodeInfo  map[string]string `json:"nodeInfo"`
+			Addresses   []address         `json:"addresses"`
+			Allocatable map[string]string `json:"allocatable"`
+			Capacity    map[string]string `json:"capacity"`
+			NodeInfo    map[string]string `json:"nodeInfo"`
 		} `json:"status"`
 	}
 	items := make([]node, 0, len(t.Nodes))
@@ -233,7 +263,7 @@ func nodesJSON(t *topology, created int64) []byte {
 		o.APIVersion, o.Kind = "v1", "Node"
 		o.Metadata = objectMeta{
 			Name: n.Name, UID: n.UID, ResourceVersion: strconv.Itoa(4000000 + i*131),
-			CreationTimestamp: rfc3339(created - int64(i)*3607),
+			CreationTimestamp: rfc3339(nodeCreated(start, i)),
 			Labels: map[string]string{
 				"kubernetes.io/hostname":                   n.Name,
 				"kubernetes.io/os":                         "linux",
@@ -256,7 +286,7 @@ func nodesJSON(t *topology, created int64) []byte {
 			{"InternalDNS", n.Name},
 			{"Hostname", n.Name},
 		}
-		o.Status.Capacity = map[string]string{"cpu": "8", "memory": "32386340Ki", "pods": "58"}
+		o.Status.Capacity, o.Status.Allocatable = instanceSpecs[n.InstanceType].capacity()
 		o.Status.NodeInfo = map[string]string{
 			"kubeletVersion": "v1.34.1-eks-113cf36", "osImage": "Amazon Linux 2023.9.20251110",
 			"containerRuntimeVersion": "containerd://2.1.4", "architecture": "amd64", "operatingSystem": "linux",

@@ -21,6 +21,8 @@ type workload struct {
 	Mesh          bool   // has an Istio sidecar (xDS, merged metrics on 15020)
 	HostNetwork   bool
 	Image         string
+	// Res is the main container's requests and limits (workloadResources).
+	Res resources
 	// Rollouts is the average number of rolling deploys per day.
 	Rollouts float64
 	// calls are the workload's outbound service calls.
@@ -112,6 +114,7 @@ func workloads() []*workload {
 	}
 	for i, w := range ws {
 		w.idx = i
+		w.Res = workloadResources[w.key()]
 		if w.Mesh && w.Kind == deployment {
 			// Service deployments: the catalog above is per zone pair;
 			// production runs twice that and deploys daily or more.
