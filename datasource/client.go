@@ -170,3 +170,29 @@ func (c *client) report(ctx context.Context, name string, q url.Values, out any)
 	}
 	return nil
 }
+
+// costRows are one table of furrow's cost API: rows as objects, money as
+// json.Number (exact decimal text), other cells as strings.
+type costRows []map[string]any
+
+// cost runs one of furrow's cost reports (GET /api/v1/cost/…, format
+// json) and returns the rows of its table key (breakdown, network,
+// summary, anomalies or drivers).
+func (c *client) cost(ctx context.Context, name string, q url.Values, key string) (costRows, error) {
+	q.Set("format", "json")
+	b, err := c.do(ctx, http.MethodGet, "/api/v1/cost/"+name, q, "")
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]costRows
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&out); err != nil {
+		return nil, fmt.Errorf("decode furrow's cost %s: %w", name, err)
+	}
+	rows, ok := out[key]
+	if !ok {
+		return nil, fmt.Errorf("furrow's cost %s has no %q table: upgrade furrow to the plugin's version", name, key)
+	}
+	return rows, nil
+}

@@ -1,7 +1,8 @@
 // Package datasource is furrow's Grafana datasource plugin backend
 // (grafana-plugin-sdk-go): raw SQL with the ClickHouse datasource's
-// macros, furrow's traffic reports as query types that need no SQL, the
-// values of template variables, and a health check that says what to fix.
+// macros, furrow's traffic and cost reports as query types that need no
+// SQL (cost anomalies also as annotations), the values of template
+// variables, and a health check that says what to fix.
 // It talks to a furrow server over HTTP (its ClickHouse interface and its
 // reports), so the embedded default works with Grafana. The binary is
 // datasource/cmd/furrow-datasource.
@@ -117,7 +118,8 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 }
 
 // CallResource serves the lists the query editors offer: GET
-// values/{clusters,namespaces,workloads,zones,classes,teams} → ["a", …].
+// values/{clusters,namespaces,workloads,zones,classes,teams,cost_teams,services}
+// → ["a", …].
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
 	send := func(status int, v any) error {
 		b, _ := json.Marshal(v)
@@ -126,7 +128,7 @@ func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResource
 	name, ok := strings.CutPrefix(strings.Trim(req.Path, "/"), "values/")
 	sql, known := valueLists[name]
 	if !ok || !known || req.Method != http.MethodGet {
-		return send(http.StatusNotFound, map[string]string{"error": "use GET values/{clusters,namespaces,workloads,zones,classes,teams}"})
+		return send(http.StatusNotFound, map[string]string{"error": "use GET values/{" + strings.ReplaceAll(valueListNames(), ", ", ",") + "}"})
 	}
 	res, err := d.client.sql(ctx, sql, 10_000, attributionOf(req.PluginContext, http.Header(req.Headers)))
 	if err != nil {

@@ -154,6 +154,9 @@ func TestPluginProtocol(t *testing.T) {
 			query("adhoc", map[string]any{"format": "table", "rawSql": "SELECT DISTINCT src_namespace FROM flow_traffic_daily WHERE $__dateFilter(day)",
 				"adHocFilters": []map[string]string{{"key": "src_namespace", "operator": "=", "value": "checkout"}}}),
 			query("changes", map[string]any{"queryType": "changes", "at": "2026-11-02, 2026-12-25"}),
+			query("costbyteam", map[string]any{"queryType": "cost", "by": "team,project", "granularity": "day", "format": "time_series"}),
+			query("anomalies", map[string]any{"queryType": "cost_anomalies"}),
+			query("costteams", map[string]any{"queryType": "values", "values": "cost_teams"}),
 			query("bad", map[string]any{"rawSql": "DROP TABLE flow_logs"}),
 			query("syntax", map[string]any{"rawSql": "SELEC 1"}),
 		},
@@ -216,6 +219,12 @@ func TestPluginProtocol(t *testing.T) {
 	changes := frames(t, resp.Responses["changes"])[0]
 	n, _ = changes.RowLen()
 	require.Equal(t, 1, n, "only the change inside the time range")
+
+	// The cost types answer (the demo's bill, if any, is tested in
+	// dashboards; the cost frames in cost_test.go).
+	for _, ref := range []string{"costbyteam", "anomalies", "costteams"} {
+		require.NotEmpty(t, frames(t, resp.Responses[ref]), ref)
+	}
 
 	require.Contains(t, resp.Responses["bad"].Error, "READONLY")
 	require.Equal(t, "downstream", resp.Responses["bad"].ErrorSource)

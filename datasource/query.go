@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,6 +28,13 @@ const (
 	QueryTypeZoneSkew    = "zone_skew"
 	QueryTypeValues      = "values"
 	QueryTypeChanges     = "changes"
+	// The cost reports (furrow's /api/v1/cost/…): the allocated bill by
+	// owner, the network reconciliation, month to date and forecast, and
+	// unintended increases (also as annotations).
+	QueryTypeCost          = "cost"
+	QueryTypeCostNetwork   = "cost_network"
+	QueryTypeCostSummary   = "cost_summary"
+	QueryTypeCostAnomalies = "cost_anomalies"
 )
 
 // Query is a panel query's model (DataQuery.JSON).
@@ -35,9 +43,12 @@ type Query struct {
 	QueryType string `json:"queryType,omitempty"`
 	// RawSQL is the SQL of a sql query, with macros.
 	RawSQL string `json:"rawSql,omitempty"`
-	// Format is "table" or "time_series" (sql and cost_per_day).
+	// Format is "table" or "time_series" (sql, cost_per_day and cost;
+	// cost_anomalies: "table" or, by default, annotations).
 	Format string `json:"format,omitempty"`
-	// By is the grouping of top_talkers: namespace, workload, zone or team.
+	// By is the grouping of top_talkers: namespace, workload, zone or
+	// team; of cost, a comma-separated list of furrow's cost dimensions
+	// (team, project, namespace, workload, cluster, service, account, …).
 	By string `json:"by,omitempty"`
 	// Classes are traffic classes (default cross-zone; "all" for every one).
 	Classes []string `json:"classes,omitempty"`
@@ -49,10 +60,27 @@ type Query struct {
 	// YYYY-MM-DD); Window each side's length (7d, 36h).
 	At     string `json:"at,omitempty"`
 	Window string `json:"window,omitempty"`
-	// Limit is the rows of a report (default 20).
+	// Limit is the rows of a report (default 20); of cost, the rows per
+	// time and currency (0: all).
 	Limit int `json:"limit,omitempty"`
+	// Granularity is cost's time step: hour, day, month or "" (one row
+	// per group over the whole time range).
+	Granularity string `json:"granularity,omitempty"`
+	// Metric is cost's measure: billed (the default) or effective
+	// (amortized commitments).
+	Metric string `json:"metric,omitempty"`
+	// Shared is how cost shows the shared namespaces' cost: spread (the
+	// default, over the owners in proportion to their cost) or apart.
+	Shared string `json:"shared,omitempty"`
+	// Team, Project, Service and Currency narrow cost (with Namespace);
+	// a team is its stable code.
+	Team     string `json:"team,omitempty"`
+	Project  string `json:"project,omitempty"`
+	Service  string `json:"service,omitempty"`
+	Currency string `json:"currency,omitempty"`
 	// Values names what a values query lists: clusters, namespaces,
-	// workloads, zones, classes or teams (from the ownership catalog).
+	// workloads, zones, classes, teams (from the ownership catalog),
+	// cost_teams or services (from the allocated bill).
 	Values string `json:"values,omitempty"`
 	// AdHocFilters are the dashboard's ad hoc filters, as the frontend
 	// passes them.
@@ -75,6 +103,18 @@ var valueLists = map[string]string{
 	"zones":      "SELECT DISTINCT z FROM (SELECT src_zone AS z FROM flow_traffic_daily UNION ALL SELECT dst_zone FROM flow_traffic_daily) WHERE z != '' ORDER BY z",
 	"classes":    "SELECT DISTINCT traffic_class FROM flow_traffic_daily WHERE traffic_class != '' ORDER BY traffic_class",
 	"teams":      "SELECT DISTINCT team FROM namespace_owners WHERE team != '' ORDER BY team",
+	"cost_teams": "SELECT DISTINCT team FROM cost_daily WHERE team != '' ORDER BY team",
+	"services":   "SELECT DISTINCT service_name FROM cost_daily WHERE service_name != '' ORDER BY service_name",
+}
+
+// valueListNames are the values a values query takes, for messages.
+func valueListNames() string {
+	names := make([]string, 0, len(valueLists))
+	for n := range valueLists {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }
 
 // run answers one query.
@@ -100,15 +140,20 @@ func (d *Datasource) run(ctx context.Context, q backend.DataQuery, a attribution
 	case QueryTypeValues:
 		sql, ok := valueLists[m.Values]
 		if !ok {
-			return badRequest(fmt.Sprintf("values %q: use clusters, namespaces, workloads, zones, classes or teams", m.Values))
+			return badRequest(fmt.Sprintf("values %q: use one of %s", m.Values, valueListNames()))
 		}
 		frames, err = d.runSQL(ctx, Query{RawSQL: sql, Format: "table"}, tr, q.RefID, a)
 	case QueryTypeTopTalkers, QueryTypeCostPerDay, QueryTypeBeforeAfter, QueryTypeZoneSkew:
 		frames, err = d.runReport(ctx, m, tr, q.RefID)
 	case QueryTypeChanges:
 		frames, err = changesFrames(m, tr, q.RefID)
+	case QueryTypeCost, QueryTypeCostNetwork, QueryTypeCostSummary, QueryTypeCostAnomalies:
+		if m.QueryType == QueryTypeCost && m.Format == "time_series" && m.Granularity == "" {
+			return badRequest("a cost time series needs a granularity: hour, day or month")
+		}
+		frames, err = d.runCost(ctx, m, tr, q.RefID)
 	default:
-		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew, values or changes", m.QueryType))
+		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew, cost, cost_network, cost_summary, cost_anomalies, values or changes", m.QueryType))
 	}
 	if err != nil {
 		return errorResponse(err)
