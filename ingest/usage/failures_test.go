@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -211,4 +212,47 @@ func TestLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, c.Stop(ctx))
+}
+
+// TestConcurrentShards: as Prometheus does, several connections (shards)
+// send disjoint sets of series at once, the containers of a pod on
+// different shards; every pod gets all of its CPU and the mean of its
+// containers' total working set.
+func TestConcurrentShards(t *testing.T) {
+	s := migratedStore(t)
+	e := newEnv(t, s, DefaultConfiguration())
+	const shards, pods, scrapes = 4, 40, 10
+	errs := make(chan error, shards)
+	for shard := 0; shard < shards; shard++ {
+		go func() {
+			for sc := 0; sc < scrapes; sc++ {
+				t0 := at(10, 10, 0, 0).Add(time.Duration(sc) * 30 * time.Second)
+				var req []ts
+				for p := 0; p < pods; p++ {
+					for ci, c := range []string{"app", "sidecar"} {
+						if (p+ci)%shards != shard {
+							continue
+						}
+						tc := t0.Add(time.Duration(ci*200) * time.Millisecond)
+						req = append(req,
+							cpu("shards", "shop", fmt.Sprintf("web-%02d", p), c, pt{tc, float64(sc) * 3}),
+							mem("shards", "shop", fmt.Sprintf("web-%02d", p), c, pt{tc, float64(100e6 - ci*50e6)}))
+					}
+				}
+				if _, err := e.v1.Store(context.Background(), encodeV1(t, req), 0); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for i := 0; i < shards; i++ {
+		require.NoError(t, <-errs)
+	}
+	var out bytes.Buffer
+	require.NoError(t, s.Query(context.Background(), &out,
+		"SELECT round(cpu_cores * 3600, 6) AS cpu, round(memory_bytes) AS mem, count() FROM pod_usage WHERE cluster = 'shards' GROUP BY cpu, mem", "TSV"))
+	// 2 containers x 9 increases of 3 s; (100 + 50) MB.
+	require.Equal(t, fmt.Sprintf("54\t150000000\t%d\n", pods), out.String())
 }
