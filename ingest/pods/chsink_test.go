@@ -297,6 +297,19 @@ func TestPodResourcesView(t *testing.T) {
 		queryString(t, s, `SELECT node, instance_type, provider_id, instance_id, cpu_allocatable_millis, memory_allocatable_bytes,
 			cpu_capacity_millis, memory_capacity_bytes FROM k8s_nodes FINAL`, "TSV"))
 
+	// The analysts' queries of docs/ingest-pods.md.
+	require.Equal(t, "shop\tip-10-0-1-5\t1.5\nkube-system\tip-10-0-1-5\t0.05\n", queryString(t, s, `
+		SELECT namespace, node, sum(cpu_request_millis) / 1000 AS cores_requested
+		FROM pod_resources
+		WHERE valid_from <= '2024-01-01 12:00:00'
+		  AND (valid_to > '2024-01-01 12:00:00' OR toUnixTimestamp64Milli(valid_to) = 0)
+		GROUP BY namespace, node ORDER BY cores_requested DESC`, "TSV"))
+	require.Equal(t, "ip-10-0-1-5\ti-0123456789abcdef0\tm5.xlarge\teu-west-1a\t3.92\t14.483436584472656\n", queryString(t, s, `
+		SELECT node, instance_id, instance_type, zone,
+		       cpu_allocatable_millis / 1000 AS cores, memory_allocatable_bytes / 1073741824 AS gib
+		FROM k8s_nodes FINAL
+		WHERE toUnixTimestamp64Milli(valid_to) = 0 AND instance_id != ''`, "TSV"))
+
 	// Ingesting the same records again changes nothing.
 	h = NewHistory()
 	for _, sn := range []*Snapshot{snap(t1, node, web("500m"), agent), snap(t1.Add(time.Hour), node, web("1500m"), agent)} {
