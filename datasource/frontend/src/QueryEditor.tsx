@@ -3,7 +3,7 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, Select, TextArea } from '@grafana/ui';
 
 import type { DataSource } from './datasource';
-import { FurrowOptions, FurrowQuery, QueryType, QueryTypes, trafficClasses } from './types';
+import { costDimensions, FurrowOptions, FurrowQuery, QueryType, QueryTypes, trafficClasses } from './types';
 
 type Props = QueryEditorProps<DataSource, FurrowQuery, FurrowOptions>;
 
@@ -13,6 +13,10 @@ const typeOptions: Array<SelectableValue<QueryType>> = [
   { label: 'Before/after', value: QueryTypes.BeforeAfter, description: 'The week before a change against the week after' },
   { label: 'Zone skew', value: QueryTypes.ZoneSkew, description: 'Workloads whose traffic leaves the zones their pods are in' },
   { label: 'Change dates', value: QueryTypes.Changes, description: 'Annotations at the dates of changes you mark' },
+  { label: 'Cost breakdown', value: QueryTypes.Cost, description: 'The allocated bill by team, project, namespace… per hour, day or month' },
+  { label: 'Cost: network', value: QueryTypes.CostNetwork, description: 'Data transfer and NAT on the bill against what went to sending namespaces' },
+  { label: 'Cost: month to date', value: QueryTypes.CostSummary, description: 'Month to date and forecast per team, as of the end of the time range' },
+  { label: 'Cost anomalies', value: QueryTypes.CostAnomalies, description: 'Unintended increases per owner and service (annotations or a table)' },
   { label: 'SQL', value: QueryTypes.SQL, description: 'Read-only ClickHouse SQL with the ClickHouse datasource macros' },
 ];
 
@@ -25,7 +29,11 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
       onRunQuery();
     }
   };
-  const text = (key: 'cluster' | 'namespace' | 'workload' | 'at' | 'window', label: string, placeholder: string) => (
+  const text = (
+    key: 'cluster' | 'namespace' | 'workload' | 'at' | 'window' | 'team' | 'project' | 'service' | 'currency',
+    label: string,
+    placeholder: string
+  ) => (
     <InlineField label={label} labelWidth={12}>
       <Input
         width={24}
@@ -36,14 +44,31 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
       />
     </InlineField>
   );
-  const isReport = q.queryType !== QueryTypes.SQL && q.queryType !== QueryTypes.Changes;
+  const trafficReports: QueryType[] = [QueryTypes.TopTalkers, QueryTypes.CostPerDay, QueryTypes.BeforeAfter, QueryTypes.ZoneSkew];
+  const isReport = trafficReports.includes(q.queryType);
+  const by = (q.by ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
   return (
     <>
       <InlineFieldRow>
         <InlineField label="Query" labelWidth={12}>
           <Select width={30} options={typeOptions} value={q.queryType} onChange={(v) => set({ queryType: v.value })} />
         </InlineField>
-        {(q.queryType === QueryTypes.SQL || q.queryType === QueryTypes.CostPerDay) && (
+        {q.queryType === QueryTypes.CostAnomalies && (
+          <InlineField label="Show as" labelWidth={12}>
+            <RadioButtonGroup
+              options={[
+                { label: 'Annotations', value: 'annotations' },
+                { label: 'Table', value: 'table' },
+              ]}
+              value={q.format === 'table' ? 'table' : 'annotations'}
+              onChange={(v) => set({ format: v === 'table' ? 'table' : undefined })}
+            />
+          </InlineField>
+        )}
+        {(q.queryType === QueryTypes.SQL || q.queryType === QueryTypes.CostPerDay || q.queryType === QueryTypes.Cost) && (
           <InlineField label="Format" labelWidth={12}>
             <RadioButtonGroup
               options={[
@@ -51,6 +76,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
                 { label: 'Table', value: 'table' },
               ]}
               value={q.format ?? (q.queryType === QueryTypes.CostPerDay ? 'time_series' : 'table')}
+              disabled={q.queryType === QueryTypes.Cost && !q.granularity}
               onChange={(v) => set({ format: v as FurrowQuery['format'] })}
             />
           </InlineField>
@@ -108,6 +134,73 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
                 />
               </InlineField>
             )}
+          </InlineFieldRow>
+        </>
+      )}
+      {q.queryType === QueryTypes.Cost && (
+        <>
+          <InlineFieldRow>
+            <InlineField label="By" labelWidth={12} tooltip="Dimensions, in order; none: the total per kind (allocated, idle, shared, unowned)">
+              <MultiSelect
+                width={50}
+                options={costDimensions.map((d) => ({ label: d, value: d }))}
+                value={by}
+                placeholder="team, project, namespace"
+                onChange={(v) => set({ by: v.map((x) => x.value as string).join(',') })}
+              />
+            </InlineField>
+            <InlineField label="Step" labelWidth={12} tooltip="A time series needs a step">
+              <RadioButtonGroup
+                options={[
+                  { label: 'Whole range', value: '' },
+                  { label: 'Hour', value: 'hour' },
+                  { label: 'Day', value: 'day' },
+                  { label: 'Month', value: 'month' },
+                ]}
+                value={q.granularity ?? ''}
+                onChange={(v) => set({ granularity: v as FurrowQuery['granularity'], ...(v ? {} : { format: 'table' as const }) })}
+              />
+            </InlineField>
+          </InlineFieldRow>
+          <InlineFieldRow>
+            <InlineField label="Metric" labelWidth={12} tooltip="Billed as invoiced, or effective (commitments amortized)">
+              <RadioButtonGroup
+                options={[
+                  { label: 'Billed', value: 'billed' },
+                  { label: 'Effective', value: 'effective' },
+                ]}
+                value={q.metric ?? 'billed'}
+                onChange={(v) => set({ metric: v as FurrowQuery['metric'] })}
+              />
+            </InlineField>
+            <InlineField label="Shared" labelWidth={12} tooltip="Shared namespaces' cost spread over the owners, or shown apart">
+              <RadioButtonGroup
+                options={[
+                  { label: 'Spread', value: 'spread' },
+                  { label: 'Apart', value: 'apart' },
+                ]}
+                value={q.shared ?? 'spread'}
+                onChange={(v) => set({ shared: v as FurrowQuery['shared'] })}
+              />
+            </InlineField>
+            <InlineField label="Limit" labelWidth={12} tooltip="Rows per time and currency, largest first; empty: all">
+              <Input
+                width={10}
+                type="number"
+                value={q.limit ?? ''}
+                onChange={(e: ChangeEvent<HTMLInputElement>) => set({ limit: Number(e.currentTarget.value) || undefined }, false)}
+                onBlur={onRunQuery}
+              />
+            </InlineField>
+          </InlineFieldRow>
+          <InlineFieldRow>
+            {text('team', 'Team', 'all, or $team (code)')}
+            {text('project', 'Project', 'all')}
+            {text('namespace', 'Namespace', 'all, or $namespace')}
+          </InlineFieldRow>
+          <InlineFieldRow>
+            {text('service', 'Service', 'all, e.g. Amazon EC2')}
+            {text('currency', 'Currency', 'all, e.g. USD')}
           </InlineFieldRow>
         </>
       )}

@@ -3,11 +3,9 @@ import { QueryEditorProps } from '@grafana/data';
 import { InlineField, Select } from '@grafana/ui';
 
 import type { DataSource } from './datasource';
-import { FurrowOptions, FurrowQuery, QueryTypes } from './types';
+import { FurrowOptions, FurrowQuery, QueryTypes, valueLists } from './types';
 
 type Props = QueryEditorProps<DataSource, FurrowQuery, FurrowOptions>;
-
-const lists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes', 'teams'] as const;
 
 // VariableQueryEditor picks what a template variable lists.
 export function VariableQueryEditor({ query, onChange }: Props) {
@@ -15,7 +13,7 @@ export function VariableQueryEditor({ query, onChange }: Props) {
     <InlineField label="Values of" labelWidth={14}>
       <Select
         width={30}
-        options={lists.map((l) => ({ label: l, value: l }))}
+        options={valueLists.map((l) => ({ label: l, value: l }))}
         value={query.values ?? 'namespaces'}
         onChange={(v) => onChange({ ...query, queryType: QueryTypes.Values, values: v.value })}
       />

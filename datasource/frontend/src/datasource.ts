@@ -13,7 +13,8 @@ export class DataSource extends DataSourceWithBackend<FurrowQuery, FurrowOptions
   constructor(settings: DataSourceInstanceSettings<FurrowOptions>) {
     super(settings);
     this.variables = new FurrowVariableSupport(this);
-    // Annotations use the query editor; the "changes" type marks dates.
+    // Annotations use the query editor; the "changes" type marks dates,
+    // "cost_anomalies" the days of unintended cost increases.
     this.annotations = {};
   }
 

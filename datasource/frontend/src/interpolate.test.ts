@@ -48,3 +48,17 @@ test('interpolateQuery fills SQL and builder fields', () => {
   assert.equal(report.at, '2026-11-02');
   assert.deepEqual(report.adHocFilters, [{ key: 'src_zone', operator: '=', value: 'eu-west-1a' }]);
 });
+
+test('interpolateQuery fills the cost fields; All stays $__all', () => {
+  const replace = replacer({ team: ALL, project: 'p-shop', dims: ['team', 'project'], service: 'Amazon EC2', currency: 'EUR' });
+  const q = interpolateQuery(
+    { refId: 'C', queryType: QueryTypes.Cost, by: '${dims}', team: '${team}', project: '${project}', service: '${service}', currency: '${currency}', granularity: 'day' },
+    replace
+  );
+  assert.equal(q.by, 'team,project');
+  assert.equal(q.team, ALL);
+  assert.equal(q.project, 'p-shop');
+  assert.equal(q.service, 'Amazon EC2');
+  assert.equal(q.currency, 'EUR');
+  assert.equal(q.granularity, 'day');
+});

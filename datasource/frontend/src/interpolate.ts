@@ -45,6 +45,11 @@ export function interpolateQuery(q: FurrowQuery, replace: Replace, filters: AdHo
   out.workload = field(q.workload);
   out.at = field(q.at);
   out.window = field(q.window);
+  out.by = field(q.by);
+  out.team = field(q.team);
+  out.project = field(q.project);
+  out.service = field(q.service);
+  out.currency = field(q.currency);
   if (q.classes) {
     out.classes = q.classes.flatMap((c) => replace(c, plainValue).split(',')).filter((c) => c !== '');
   }

@@ -10,6 +10,10 @@ export const QueryTypes = {
   ZoneSkew: 'zone_skew',
   Values: 'values',
   Changes: 'changes',
+  Cost: 'cost',
+  CostNetwork: 'cost_network',
+  CostSummary: 'cost_summary',
+  CostAnomalies: 'cost_anomalies',
 } as const;
 
 export type QueryType = (typeof QueryTypes)[keyof typeof QueryTypes];
@@ -19,7 +23,9 @@ export interface FurrowQuery extends DataQuery {
   queryType?: QueryType;
   rawSql?: string;
   format?: 'table' | 'time_series';
-  by?: 'namespace' | 'workload' | 'zone' | 'team';
+  // by: top_talkers' grouping (namespace, workload, zone, team); cost's
+  // dimensions, comma-separated (team,project,namespace).
+  by?: string;
   classes?: string[];
   cluster?: string;
   namespace?: string;
@@ -27,9 +33,23 @@ export interface FurrowQuery extends DataQuery {
   at?: string;
   window?: string;
   limit?: number;
-  values?: 'clusters' | 'namespaces' | 'workloads' | 'zones' | 'classes' | 'teams';
+  granularity?: '' | 'hour' | 'day' | 'month';
+  metric?: 'billed' | 'effective';
+  shared?: 'spread' | 'apart';
+  team?: string;
+  project?: string;
+  service?: string;
+  currency?: string;
+  values?: ValueList;
   adHocFilters?: AdHocFilter[];
 }
+
+// The lists a values query (a template variable) takes.
+export const valueLists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes', 'teams', 'cost_teams', 'services'] as const;
+export type ValueList = (typeof valueLists)[number];
+
+// The dimensions of a cost breakdown (furrow's query/cost).
+export const costDimensions = ['team', 'project', 'namespace', 'workload', 'cluster', 'service', 'account', 'billing_account', 'region', 'usage_type', 'category', 'rule'];
 
 export interface AdHocFilter {
   key: string;
