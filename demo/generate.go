@@ -62,6 +62,9 @@ type Summary struct {
 	// Instances are the nodes as EC2 instances: id, type, zone and hours
 	// alive during the data set (what a bill's EC2 lines must match).
 	Instances []Instance `json:"instances"`
+	// Bill is the demo bills' billed cost per account, day and currency
+	// (billing.go): what the allocation must add up to.
+	Bill []BillTotal `json:"bill"`
 }
 
 // Namespaces sums Truth per day, namespace pair and class.
@@ -91,6 +94,8 @@ func prepare(o Options) (*dataset, error) {
 //	dir/k8s/nodes.json                  kubectl get nodes -o json
 //	dir/k8s/pods-YYYYMMDDTHHMMZ.json    kubectl get pods -A -o json, every 10 minutes
 //	dir/s3/AWSLogs/{acct}/vpcflowlogs/eu-west-1/YYYY/MM/DD/*.log.gz
+//	dir/billing/cur2/*.csv.gz           the cluster account's bill (CUR 2.0), this month and the last
+//	dir/billing/focus/*.csv             the data platform account's bill (FOCUS 1.0)
 //	dir/ground-truth.json               the returned Summary
 //
 // Flow-log objects cover ten minutes each and are named (and dated) by
@@ -194,6 +199,11 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 		total.merge(r.t)
 	}
 	d.summarize(&s, total)
+	bill, err := d.writeBills(dir, s.Truth)
+	if err != nil {
+		return s, err
+	}
+	s.Bill = bill
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return s, err

@@ -61,6 +61,6 @@ func newReportCommand(a *app) *cobra.Command {
 	fl.StringVar(&at, "at", "", "compare before and after this time (needs --namespace or --workload), e.g. when locality load balancing was switched on")
 	fl.StringVar(&window, "window", "", "before/after window per side (e.g. 7d, 36h; default 7d, clipped to the data)")
 	fl.StringVarP(&format, "format", "f", "table", "table, csv or json")
-	cmd.AddCommand(cz)
+	cmd.AddCommand(cz, newReportCostCommand(a))
 	return cmd
 }

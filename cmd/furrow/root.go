@@ -56,6 +56,7 @@ func newRootCommand() *cobra.Command {
 		newDemoCommand(a),
 		newDashboardsCommand(a),
 		newCatalogCommand(a),
+		newCostCommand(a),
 	)
 	// cobra adds help and completion only when it executes; add them now so
 	// that the unknown-command check lists and accepts them.

@@ -132,6 +132,7 @@ CREATE TABLE IF NOT EXISTS {{local "cost_anomalies"}}{{onCluster}} (
     team LowCardinality(String),
     project LowCardinality(String),
     service_name LowCardinality(String),
+    rule LowCardinality(String) COMMENT 'how the cost reached the owner: a series is owner, service and rule',
     billing_currency LowCardinality(String),
     cost Decimal(38, 12),
     baseline Decimal(38, 12) COMMENT 'the trailing median',
@@ -140,7 +141,7 @@ CREATE TABLE IF NOT EXISTS {{local "cost_anomalies"}}{{onCluster}} (
     increase Decimal(38, 12),
     detected_at DateTime64(3, 'UTC')
 ) ENGINE = {{engine "ReplacingMergeTree(detected_at)"}}
-ORDER BY (day, team, project, service_name, billing_currency)
+ORDER BY (day, team, project, service_name, rule, billing_currency)
 SETTINGS {{dedup}}
 ;
 {{distributed "cost_anomalies" "cityHash64(day, team)"}}

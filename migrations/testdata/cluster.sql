@@ -728,6 +728,7 @@ CREATE TABLE IF NOT EXISTS cost_anomalies_local ON CLUSTER `furrow` (
     team LowCardinality(String),
     project LowCardinality(String),
     service_name LowCardinality(String),
+    rule LowCardinality(String) COMMENT 'how the cost reached the owner: a series is owner, service and rule',
     billing_currency LowCardinality(String),
     cost Decimal(38, 12),
     baseline Decimal(38, 12) COMMENT 'the trailing median',
@@ -736,7 +737,7 @@ CREATE TABLE IF NOT EXISTS cost_anomalies_local ON CLUSTER `furrow` (
     increase Decimal(38, 12),
     detected_at DateTime64(3, 'UTC')
 ) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}', detected_at)
-ORDER BY (day, team, project, service_name, billing_currency)
+ORDER BY (day, team, project, service_name, rule, billing_currency)
 SETTINGS replicated_deduplication_window = 1000
 ;
 -- 0014_cost

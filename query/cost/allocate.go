@@ -39,7 +39,8 @@ const (
 const netClassExpr = `multiIf(billing_currency != 'USD', '',
   x_usage_type LIKE '%DataTransfer-Regional-Bytes', 'cross-zone',
   x_usage_type LIKE '%NatGateway-Bytes', 'nat-gateway',
-  x_usage_type LIKE '%DataTransfer-Out-Bytes', 'internet-egress', '')`
+  x_usage_type LIKE '%DataTransfer-Out-Bytes', 'internet-egress',
+  x_usage_type LIKE '%-AWS-Out-Bytes', 'cross-region', '')`
 
 // allocColumns are cost_allocation's columns, in the order the statements
 // below select them.
@@ -339,7 +340,7 @@ func (a *Allocator) networkSQL() string {
       sum(est) OVER (PARTITION BY day, traffic_class, region) AS group_est
     FROM flow_traffic_hourly
     WHERE hour >= {p:DateTime('UTC')} AND hour < {p:DateTime('UTC')} + INTERVAL 1 MONTH
-      AND traffic_class IN ('cross-zone', 'nat-gateway', 'internet-egress') AND src_namespace != ''
+      AND traffic_class IN ('cross-zone', 'nat-gateway', 'internet-egress', 'cross-region') AND src_namespace != ''
     GROUP BY day, traffic_class, region, cluster, namespace, workload)
 SELECT {r:String}, i.billing_account_id, i.billing_period_start, i.charge_period_start, i.charge_period_end, i.billing_currency,
   ` + a.ownerKind("e.namespace") + `, 'network', o.project, o.team, e.cluster, e.namespace, e.workload, i.service_name, i.sub_account_id, i.region_id,

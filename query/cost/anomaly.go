@@ -21,6 +21,7 @@ type Finding struct {
 	Team     string
 	Project  string
 	Service  string
+	Rule     string // how the cost reached the owner (allocate.go)
 	Currency string
 	Cost     float64
 	Baseline float64 // the median of the baseline days
@@ -29,19 +30,22 @@ type Finding struct {
 }
 
 // series is one owner and service's daily cost.
-type seriesKey struct{ team, project, service, currency string }
+type seriesKey struct{ team, project, service, rule, currency string }
 
 // Detect judges the cfg.Anomalies.Days whole days before now of every
-// owner (team and project; unowned, idle and shared cost under its kind)
-// and service against its baseline, and replaces the stored findings of
-// those days with what it finds.
+// owner (team and project; unowned, idle and shared cost under its kind),
+// service and allocation rule against its baseline, and replaces the
+// stored findings of those days with what it finds. The rule is part of a
+// series: a team's share of the nodes and its tagged volumes are both EC2,
+// and a cluster's first days of pod data must not read as an increase of
+// the team's volumes.
 func (r *Reports) Detect(ctx context.Context, now time.Time) ([]Finding, error) {
 	ac := r.cfg.Anomalies
 	today := now.UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -ac.Days)
 	lookback := max(ac.BaselineDays, 7*ac.BaselineWeeks)
 	var b bytes.Buffer
-	err := r.s.Query(ctx, &b, `SELECT toString(day), if(team = '' AND project = '', concat('(', kind, ')'), team), project, service_name, billing_currency, toString(sum(billed_cost))
+	err := r.s.Query(ctx, &b, `SELECT toString(day), if(team = '' AND project = '', concat('(', kind, ')'), team), project, service_name, rule, billing_currency, toString(sum(billed_cost))
 FROM cost_daily WHERE day >= {lo:Date} AND day < {hi:Date}
 GROUP BY ALL`, "TSV", store.WithParams(map[string]string{
 		"lo": first.AddDate(0, 0, -lookback).Format("2006-01-02"), "hi": today.Format("2006-01-02")}))
@@ -51,18 +55,18 @@ GROUP BY ALL`, "TSV", store.WithParams(map[string]string{
 	data := map[seriesKey]map[time.Time]float64{}
 	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
 		f := strings.Split(line, "\t")
-		if len(f) != 6 {
+		if len(f) != 7 {
 			continue
 		}
 		day, err := time.Parse("2006-01-02", f[0])
 		if err != nil {
 			return nil, fmt.Errorf("cost anomalies: %w", err)
 		}
-		v, err := strconv.ParseFloat(f[5], 64)
+		v, err := strconv.ParseFloat(f[6], 64)
 		if err != nil {
 			return nil, fmt.Errorf("cost anomalies: %w", err)
 		}
-		k := seriesKey{f[1], f[2], f[3], f[4]}
+		k := seriesKey{f[1], f[2], f[3], f[4], f[5]}
 		if data[k] == nil {
 			data[k] = map[time.Time]float64{}
 		}
@@ -72,7 +76,7 @@ GROUP BY ALL`, "TSV", store.WithParams(map[string]string{
 	for k, days := range data {
 		for d := first; d.Before(today); d = d.AddDate(0, 0, 1) {
 			if f, ok := judge(ac, days, d); ok {
-				f.Team, f.Project, f.Service, f.Currency = k.team, k.project, k.service, k.currency
+				f.Team, f.Project, f.Service, f.Rule, f.Currency = k.team, k.project, k.service, k.rule, k.currency
 				out = append(out, f)
 			}
 		}
@@ -95,6 +99,15 @@ GROUP BY ALL`, "TSV", store.WithParams(map[string]string{
 func judge(ac AnomalyConfiguration, days map[time.Time]float64, d time.Time) (Finding, bool) {
 	cost := days[d]
 	if cost <= 0 {
+		return Finding{}, false
+	}
+	history := 0
+	for i := 1; i <= ac.BaselineDays; i++ {
+		if days[d.AddDate(0, 0, -i)] != 0 {
+			history++
+		}
+	}
+	if history < ac.MinHistoryDays {
 		return Finding{}, false
 	}
 	var base []float64
@@ -123,11 +136,14 @@ func judge(ac AnomalyConfiguration, days map[time.Time]float64, d time.Time) (Fi
 	}
 	mad := median(dev)
 	inc := cost - med
-	score := inc / math.Max(1.4826*mad, 1e-9)
+	// A flat history (MAD 0) would make any increase infinitely
+	// unusual: the deviation is at least 1% of the baseline (and a cent).
+	sd := math.Max(1.4826*mad, math.Max(0.01*math.Abs(med), 0.01))
+	score := inc / sd
 	if score < ac.MinScore || inc < ac.MinIncrease || (med > 0 && inc/med < ac.MinRatio) {
 		return Finding{}, false
 	}
-	return Finding{Day: d, Cost: cost, Baseline: med, MAD: mad, Score: math.Min(score, 1e9)}, true
+	return Finding{Day: d, Cost: cost, Baseline: med, MAD: mad, Score: score}, true
 }
 
 func median(xs []float64) float64 {
@@ -157,13 +173,13 @@ func (r *Reports) store(ctx context.Context, from, to time.Time, found []Finding
 	for _, f := range found {
 		rows = append(rows, "("+strings.Join([]string{
 			chsql.QuoteString(f.Day.Format("2006-01-02")), chsql.QuoteString(f.Team), chsql.QuoteString(f.Project),
-			chsql.QuoteString(f.Service), chsql.QuoteString(f.Currency), num(f.Cost), num(f.Baseline),
+			chsql.QuoteString(f.Service), chsql.QuoteString(f.Rule), chsql.QuoteString(f.Currency), num(f.Cost), num(f.Baseline),
 			strconv.FormatFloat(f.MAD, 'g', -1, 64), strconv.FormatFloat(f.Score, 'g', -1, 64), num(f.Cost - f.Baseline),
 			chsql.QuoteString(now.UTC().Format("2006-01-02 15:04:05.000")),
 		}, ", ")+")")
 	}
-	err = r.s.Exec(ctx, `INSERT INTO cost_anomalies (day, team, project, service_name, billing_currency, cost, baseline, mad, score, increase, detected_at)
-SELECT * FROM values('day Date, team String, project String, service_name String, billing_currency String, cost Decimal(38, 12),
+	err = r.s.Exec(ctx, `INSERT INTO cost_anomalies (day, team, project, service_name, rule, billing_currency, cost, baseline, mad, score, increase, detected_at)
+SELECT * FROM values('day Date, team String, project String, service_name String, rule String, billing_currency String, cost Decimal(38, 12),
   baseline Decimal(38, 12), mad Float64, score Float64, increase Decimal(38, 12), detected_at DateTime64(3, \'UTC\')', `+strings.Join(rows, ", ")+`)`,
 		// A detection finding what the last one found (same day, same
 		// clock) is still a new version: the delete above removed it.
@@ -188,7 +204,7 @@ func (r *Reports) Anomalies(ctx context.Context, from, to time.Time) (Table, err
 		where += " AND day < {to:Date}"
 	}
 	return queryTable(ctx, r.s, "anomalies", "Anomalies", `SELECT toString(a.day) AS day, a.team AS team, if(tn.team_name != '', tn.team_name, a.team) AS team_name,
-  a.project AS project, a.service_name AS service, a.billing_currency AS currency, toString(a.cost) AS cost, toString(a.baseline) AS baseline,
+  a.project AS project, a.service_name AS service, a.rule AS rule, a.billing_currency AS currency, toString(a.cost) AS cost, toString(a.baseline) AS baseline,
   toString(a.increase) AS increase, toString(round(a.score, 1)) AS score
 FROM (SELECT * FROM cost_anomalies FINAL WHERE `+where+`) AS a LEFT JOIN teams AS tn ON tn.team = a.team
 ORDER BY a.day, a.increase DESC`, p, "cost", "baseline", "increase", "score")

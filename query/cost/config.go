@@ -66,6 +66,11 @@ type AnomalyConfiguration struct {
 	MinRatio float64 `yaml:"min_ratio"`
 	// Days is how many recent days each detection judges. At least 1.
 	Days int `yaml:"days"`
+	// MinHistoryDays is how many of the BaselineDays must have cost for a
+	// series to be judged: a new series (a team's first use of a service,
+	// a cluster's first days of pod data) has no baseline to rise above.
+	// Between 1 and BaselineDays.
+	MinHistoryDays int `yaml:"min_history_days"`
 }
 
 // DefaultConfiguration returns the defaults.
@@ -79,7 +84,7 @@ func DefaultConfiguration() Configuration {
 		Interval:            time.Hour,
 		Anomalies: AnomalyConfiguration{
 			BaselineDays: 14, WeekdayAware: true, BaselineWeeks: 4,
-			MinScore: 3.5, MinIncrease: 10, MinRatio: 0.2, Days: 7,
+			MinScore: 3.5, MinIncrease: 10, MinRatio: 0.2, Days: 7, MinHistoryDays: 7,
 		},
 	}
 }
@@ -115,6 +120,9 @@ func (c Configuration) Validate() error {
 	}
 	if a.MinIncrease < 0 || a.MinRatio < 0 {
 		bad("anomalies.min_increase and min_ratio must not be negative")
+	}
+	if a.MinHistoryDays < 1 || a.MinHistoryDays > a.BaselineDays {
+		bad("anomalies.min_history_days: %d is not between 1 and baseline_days", a.MinHistoryDays)
 	}
 	if a.Days < 1 {
 		bad("anomalies.days: %d is below 1", a.Days)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -240,7 +242,7 @@ func (r *Reports) Network(ctx context.Context, from, to time.Time) (Table, error
 		twhere += " AND hour < {to:DateTime('UTC')}"
 	}
 	sql := `SELECT toString(b.day) AS day, b.class AS class, toString(b.bill) AS bill, toString(b.attributed) AS attributed,
-  toString(b.unexplained) AS unexplained, toString(round(b.bill - b.attributed, 2) = round(b.unexplained, 2)) AS adds_up,
+  toString(b.unexplained) AS unexplained, if(b.bill = b.attributed + b.unexplained, 'yes', 'no') AS adds_up,
   toString(round(e.estimate, 6)) AS estimate
 FROM (
   SELECT day, ` + strings.ReplaceAll(netClassExpr, "x_usage_type", "usage_type") + ` AS class,
@@ -249,7 +251,7 @@ FROM (
   FROM cost_daily WHERE rule = 'network' AND ` + where + ` GROUP BY day, class) AS b
 LEFT JOIN (
   SELECT toDate(hour) AS day, traffic_class AS class, sum(cost_usd) AS estimate FROM flow_traffic_hourly
-  WHERE ` + twhere + ` AND traffic_class IN ('cross-zone', 'nat-gateway', 'internet-egress') GROUP BY day, class) AS e
+  WHERE ` + twhere + ` AND traffic_class IN ('cross-zone', 'nat-gateway', 'internet-egress', 'cross-region') GROUP BY day, class) AS e
 ON e.day = b.day AND e.class = b.class
 ORDER BY b.day, b.class`
 	return queryTable(ctx, r.s, "network", "Network reconciliation", sql, p, "bill", "attributed", "unexplained", "estimate")
@@ -259,28 +261,71 @@ ORDER BY b.day, b.class`
 // (from the first of now's month to the start of today), the forecast to
 // the month's end (the month to date plus the mean of the last 7 whole
 // days times the days left), the previous month's total, and the change
-// of the forecast against it.
+// of the forecast against it. Shared cost is spread as in Breakdown, so
+// the two agree.
 func (r *Reports) Summary(ctx context.Context, now time.Time) (Table, error) {
 	now = now.UTC()
 	today := now.Truncate(24 * time.Hour)
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	next := month.AddDate(0, 1, 0)
-	p := map[string]string{
-		"today": today.Format("2006-01-02"), "month": month.Format("2006-01-02"),
-		"prev": month.AddDate(0, -1, 0).Format("2006-01-02"), "week": today.AddDate(0, 0, -7).Format("2006-01-02"),
-		"left": fmt.Sprint(int(next.Sub(today).Hours() / 24)),
+	prev, week := month.AddDate(0, -1, 0), today.AddDate(0, 0, -7)
+	left := int64(month.AddDate(0, 1, 0).Sub(today).Hours() / 24)
+	from := prev
+	if week.Before(from) {
+		from = week
 	}
-	sql := `SELECT if(team = '', concat('(', kind, ')'), if(tn.team_name != '', tn.team_name, team)) AS owner, team, billing_currency AS currency,
-  toString(mtd) AS month_to_date, toString(mtd + toDecimal128(week / 7, 12) * {left:UInt32}) AS forecast, toString(prev) AS previous_month,
-  if(prev > 0, toString(round((toFloat64(mtd + toDecimal128(week / 7, 12) * {left:UInt32}) / toFloat64(prev) - 1) * 100, 1)), '') AS change_pct
-FROM (
-  SELECT team, if(team = '', kind, '') AS kind, billing_currency,
-    sumIf(billed_cost, day >= {month:Date} AND day < {today:Date}) AS mtd,
-    sumIf(billed_cost, day >= {week:Date} AND day < {today:Date}) AS week,
-    sumIf(billed_cost, day >= {prev:Date} AND day < {month:Date}) AS prev
-  FROM cost_daily WHERE day >= {prev:Date} AND day < {today:Date}
-  GROUP BY team, kind, billing_currency) AS s
-LEFT JOIN teams AS tn ON tn.team = s.team
-ORDER BY currency, mtd DESC`
-	return queryTable(ctx, r.s, "summary", "Month to date and forecast", sql, p, "month_to_date", "forecast", "previous_month", "change_pct")
+	days, err := r.Breakdown(ctx, Query{From: from, To: today, By: []string{"team"}, Granularity: "day"})
+	if err != nil {
+		return Table{}, err
+	}
+	type key struct{ team, name, currency string }
+	type sums struct{ mtd, week, prev *big.Rat }
+	acc := map[key]*sums{}
+	var keys []key
+	for _, row := range days.Rows {
+		// day, team, team_name, kind, currency, cost
+		day, err := time.Parse("2006-01-02", row[0])
+		if err != nil {
+			return Table{}, fmt.Errorf("summary: %w", err)
+		}
+		v, ok := new(big.Rat).SetString(row[5])
+		if !ok {
+			return Table{}, fmt.Errorf("summary: cost %q", row[5])
+		}
+		k := key{row[1], row[2], row[4]}
+		if acc[k] == nil {
+			acc[k] = &sums{new(big.Rat), new(big.Rat), new(big.Rat)}
+			keys = append(keys, k)
+		}
+		if !day.Before(month) {
+			acc[k].mtd.Add(acc[k].mtd, v)
+		}
+		if !day.Before(week) {
+			acc[k].week.Add(acc[k].week, v)
+		}
+		if day.Before(month) && !day.Before(prev) {
+			acc[k].prev.Add(acc[k].prev, v)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].currency != keys[j].currency {
+			return keys[i].currency < keys[j].currency
+		}
+		return acc[keys[i]].mtd.Cmp(acc[keys[j]].mtd) > 0
+	})
+	t := Table{Key: "summary", Title: "Month to date and forecast",
+		Columns: []string{"owner", "team", "currency", "month_to_date", "forecast", "previous_month", "change_pct"},
+		Numeric: map[string]bool{"month_to_date": true, "forecast": true, "previous_month": true, "change_pct": true}}
+	for _, k := range keys {
+		s := acc[k]
+		forecast := new(big.Rat).Mul(s.week, big.NewRat(left, 7))
+		forecast.Add(forecast, s.mtd)
+		change := ""
+		if s.prev.Sign() > 0 {
+			c := new(big.Rat).Quo(forecast, s.prev)
+			c.Sub(c, big.NewRat(1, 1)).Mul(c, big.NewRat(100, 1))
+			change = c.FloatString(1)
+		}
+		t.Rows = append(t.Rows, []string{k.name, k.team, k.currency, s.mtd.FloatString(12), forecast.FloatString(12), s.prev.FloatString(12), change})
+	}
+	return t, nil
 }

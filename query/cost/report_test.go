@@ -101,7 +101,7 @@ func TestReports(t *testing.T) {
 	require.Equal(t, "1", rat(t, column(t, net, "bill")[0]).RatString())
 	require.Equal(t, "0.4", rat(t, column(t, net, "attributed")[0]).FloatString(1))
 	require.Equal(t, "0.6", rat(t, column(t, net, "unexplained")[0]).FloatString(1))
-	require.Equal(t, []string{"1"}, column(t, net, "adds_up"))
+	require.Equal(t, []string{"yes"}, column(t, net, "adds_up"))
 	require.Equal(t, "0.5", rat(t, column(t, net, "estimate")[0]).FloatString(1))
 
 	// Month to date on the 3rd: the 1st and 2nd.
