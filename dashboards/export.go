@@ -18,6 +18,7 @@ func All() map[string]*dashboard.DashboardBuilder {
 		"furrow-service-overview.json":  ServiceOverview(),
 		"furrow-platform-overview.json": PlatformOverview(),
 		"furrow-infra-doctor.json":      InfraDoctor(),
+		"furrow-cost.json":              Cost(),
 	}
 }
 
