@@ -49,8 +49,9 @@ func costDimensions(by string) []string {
 }
 
 // costQuery is the query string of a cost report request: the time range
-// (for the summary, its end: the month to date as of then), and the
-// breakdown's choices and filters.
+// (widened to whole UTC days for daily and monthly steps; for the summary,
+// its end: the month to date as of then), and the breakdown's choices and
+// filters.
 func costQuery(m Query, tr TimeRange) url.Values {
 	v := url.Values{}
 	if m.QueryType == QueryTypeCostSummary {
@@ -59,11 +60,20 @@ func costQuery(m Query, tr TimeRange) url.Values {
 		}
 		return v
 	}
+	from, to := tr.From.UTC(), tr.To.UTC()
+	if m.QueryType == QueryTypeCost && (m.Granularity == "day" || m.Granularity == "month") {
+		// Steps of whole days cover whole UTC days, first and last ones
+		// included, and furrow reads its daily rollup for them.
+		from = from.Truncate(24 * time.Hour)
+		if day := to.Truncate(24 * time.Hour); !day.Equal(to) {
+			to = day.Add(24 * time.Hour)
+		}
+	}
 	if !tr.From.IsZero() {
-		v.Set("from", tr.From.UTC().Format(time.RFC3339))
+		v.Set("from", from.Format(time.RFC3339))
 	}
 	if !tr.To.IsZero() {
-		v.Set("to", tr.To.UTC().Format(time.RFC3339))
+		v.Set("to", to.Format(time.RFC3339))
 	}
 	if m.QueryType != QueryTypeCost {
 		return v

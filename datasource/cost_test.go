@@ -194,12 +194,27 @@ func TestCostQueries(t *testing.T) {
 			require.Equal(t, data.FieldTypeTime, f.Fields[0].Type())
 		}},
 		{"anomalies outside the range", map[string]any{"queryType": "cost_anomalies", "format": "table"}, nil, 0, nil},
+		{"daily steps cover whole days", map[string]any{"queryType": "cost", "granularity": "day", "currency": "USD", "team": "t-shop"},
+			[]string{"day", "kind", "currency", "cost"}, 3, func(t *testing.T, f *data.Frame) {
+				require.Contains(t, f.Meta.ExecutedQueryString, "from=2026-11-02T00%3A00%3A00Z")
+				require.Contains(t, f.Meta.ExecutedQueryString, "to=2026-11-05T00%3A00%3A00Z")
+				require.Equal(t, time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC), f.Fields[0].At(2))
+			}},
+		{"hourly steps keep the range", map[string]any{"queryType": "cost", "granularity": "hour", "currency": "USD", "team": "t-shop"},
+			[]string{"hour", "kind", "currency", "cost"}, 2, func(t *testing.T, f *data.Frame) {
+				require.Contains(t, f.Meta.ExecutedQueryString, "from=2026-11-02T06%3A00%3A00Z")
+			}},
+	}
+	ranges := map[string]backend.TimeRange{
+		"anomalies outside the range":  {From: nov.From, To: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)},
+		"daily steps cover whole days": {From: time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 4, 18, 0, 0, 0, time.UTC)},
+		"hourly steps keep the range":  {From: time.Date(2026, 11, 2, 6, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 4, 18, 0, 0, 0, time.UTC)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			tr := nov
-			if tc.name == "anomalies outside the range" {
-				tr.To = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+			tr, ok := ranges[tc.name]
+			if !ok {
+				tr = nov
 			}
 			r := run(tc.model, tr)
 			require.NoError(t, r.Error)
