@@ -25,6 +25,12 @@ if [[ ! -f "$marker" ]]; then
   "$FURROW" --data "$DATA" --config "$CFG" ingest flowlogs "$DEMO/s3"
   touch "$marker"
 fi
+# The bills (CUR 2.0 of the cluster's account, FOCUS of a data-platform
+# account): loading the same files again changes nothing.
+if [[ -d "$DEMO/billing" ]]; then
+  echo "== loading the bills"
+  "$FURROW" --data "$DATA" --config "$CFG" ingest billing "$DEMO/billing/cur2" "$DEMO/billing/focus"
+fi
 # The ownership catalog: teams and people from the demo's HR export, the
 # projects that own its namespaces (a few left unowned on purpose). Both
 # are idempotent: a second run changes nothing.
@@ -41,6 +47,15 @@ echo "== cross-zone cost per team pair (owners from the catalog)"
 echo
 echo "== who owns each namespace, and the unowned ones"
 "$FURROW" --data "$DATA" --config "$CFG" catalog namespaces
+if [[ -d "$DEMO/billing" ]]; then
+  echo
+  echo "== cost: the bill split to owners (node cost to the pods on each node by requests and usage, idle, shared, unowned), anomalies judged as of the demo's end"
+  "$FURROW" --data "$DATA" --config "$CFG" cost allocate --at 2026-11-03 >/dev/null
+  "$FURROW" --data "$DATA" --config "$CFG" report cost --from 2026-11-01 --to 2026-11-02 --at 2026-11-03 --shared apart --show breakdown,network,anomalies
+  echo
+  echo "== cost by team, project and namespace, shared namespaces spread over the others"
+  "$FURROW" --data "$DATA" --config "$CFG" report cost --from 2026-11-01 --to 2026-11-02 --by team,project,namespace --limit 12 --show breakdown
+fi
 
 cat <<MSG
 
@@ -52,6 +67,7 @@ cat <<MSG
    $FURROW sql -f Pretty "SELECT src_namespace, dst_namespace, round(sum(cost_usd), 2) AS usd FROM flow_traffic_hourly WHERE traffic_class = 'cross-zone' GROUP BY ALL ORDER BY usd DESC LIMIT 10"
    # the ClickHouse HTTP interface, for Grafana's ClickHouse datasource, DBeaver, clickhouse-go, @clickhouse/client:
    curl -s '127.0.0.1:8080/clickhouse/' --data-binary "SELECT toDate(day) AS d, round(sum(cost_usd), 2) AS usd FROM flow_traffic_daily WHERE traffic_class = 'cross-zone' GROUP BY d ORDER BY d FORMAT PrettyCompact"
+   curl -s '127.0.0.1:8080/api/v1/cost/breakdown?by=team&granularity=day&from=2026-11-01&to=2026-11-02&format=table'
    metrics: curl 127.0.0.1:8080/metrics      stop: Ctrl-C
 MSG
 # The demo directory is the hand-over root, so that `furrow ingest flowlogs

@@ -27,6 +27,7 @@ const Token = "furrowtest-read-token-0123456789"
 type Server struct {
 	URL  string // http://127.0.0.1:port
 	Data string // the data directory
+	Demo string // the demo data set (ground-truth.json, the bills)
 	cmd  *exec.Cmd
 	logs *os.File
 }
@@ -99,6 +100,8 @@ func start() (*Server, error) {
 		{"--data", data, "--config", cfg, "ingest", "flowlogs", filepath.Join(demo, "s3")},
 		{"--data", data, "--config", cfg, "catalog", "sync", "--file", filepath.Join(demo, "catalog", "hr.yaml")},
 		{"--data", data, "--config", cfg, "catalog", "apply", filepath.Join(demo, "catalog", "projects.yaml")},
+		{"--data", data, "--config", cfg, "ingest", "billing", filepath.Join(demo, "billing", "cur2"), filepath.Join(demo, "billing", "focus")},
+		{"--data", data, "--config", cfg, "cost", "allocate", "--at", "2026-11-03"},
 	}
 	for _, s := range steps {
 		if err := run(s...); err != nil {
@@ -125,7 +128,7 @@ func start() (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &Server{URL: "http://" + addr, Data: data, cmd: cmd, logs: logs}
+	s := &Server{URL: "http://" + addr, Data: data, Demo: demo, cmd: cmd, logs: logs}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for {
