@@ -301,3 +301,33 @@ func TestCostFrames(t *testing.T) {
 	require.Equal(t, "(idle)", seriesName([]string{"team"}, data.Labels{"team": "", "team_name": "(idle)", "kind": "idle"}, false))
 	require.Equal(t, "(idle) EUR", seriesName(nil, data.Labels{"kind": "idle", "currency": "EUR"}, true))
 }
+
+// FuzzCostFrames feeds furrow-like answers of any shape to the frame
+// builders: an error or a frame whose fields have one length, never a
+// panic.
+func FuzzCostFrames(f *testing.F) {
+	f.Add(`[{"day": "2026-11-02", "team": "t", "team_name": "Shop", "kind": "allocated", "currency": "USD", "cost": 1.5, "increase": 2, "baseline": 1, "score": 3}]`)
+	f.Add(`[{"day": "2026-11-02", "team": "", "kind": "idle", "currency": "EUR", "cost": 1}, {"day": "2026-11-02", "team": "", "kind": "idle", "currency": "EUR", "cost": 2}]`)
+	f.Add(`[{"day": "2026-11-02", "cost": "x"}, {"day": 5, "cost": null}, {}]`)
+	f.Add(`[{"day": "2026-11-02", "kind": "a", "cost": 1}, {"day": "2026-11-01", "kind": "b", "currency": "JPY", "cost": -1e300}]`)
+	f.Fuzz(func(t *testing.T, answer string) {
+		var rows costRows
+		dec := json.NewDecoder(strings.NewReader(answer))
+		dec.UseNumber()
+		if dec.Decode(&rows) != nil {
+			return
+		}
+		check := func(fr *data.Frame, err error) {
+			if err != nil {
+				return
+			}
+			if _, err := fr.RowLen(); err != nil {
+				t.Fatalf("%s: %v", answer, err)
+			}
+		}
+		check(costTableFrame("A", rows, summaryColumns))
+		check(anomaliesFrame("A", "", rows))
+		check(breakdownFrame("A", Query{By: "team", Granularity: "day", Format: "time_series"}, rows))
+		check(breakdownFrame("A", Query{Format: "table"}, rows))
+	})
+}
