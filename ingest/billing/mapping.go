@@ -89,7 +89,8 @@ func (m *mapping) col(name string) string {
 	}
 	m.used[name] = true
 	c := "trim(" + m.text(name) + ")"
-	return "if(upper(" + c + ") = 'NULL', '', " + c + ")"
+	// A set lookup, not upper() = 'NULL': no copy of every value.
+	return "if(" + c + " IN ('NULL', 'null', 'Null'), '', " + c + ")"
 }
 
 // first is the first present column of names.
