@@ -28,7 +28,7 @@ var costRoutes = map[string]struct{ route, key string }{
 var (
 	networkColumns    = []string{"day", "class", "bill", "attributed", "unexplained", "adds_up", "estimate"}
 	summaryColumns    = []string{"owner", "team", "currency", "month_to_date", "forecast", "previous_month", "change_pct"}
-	anomalyColumns    = []string{"day", "team", "team_name", "project", "service", "currency", "cost", "baseline", "increase", "score"}
+	anomalyColumns    = []string{"day", "team", "team_name", "project", "service", "rule", "currency", "cost", "baseline", "increase", "score"}
 	moneyColumns      = map[string]bool{"cost": true, "bill": true, "attributed": true, "unexplained": true, "estimate": true, "month_to_date": true, "forecast": true, "previous_month": true, "baseline": true, "increase": true}
 	otherCostUnits    = map[string]string{"change_pct": "percent"}
 	costTimeLayouts   = map[string]string{"hour": "2006-01-02 15:04", "day": time.DateOnly, "month": "2006-01"}
@@ -416,6 +416,9 @@ func anomalyText(r map[string]any) (title, text string) {
 	title = fmt.Sprintf("%s %s +%s %s", owner, cell(r, "service"), amount(cell(r, "increase")), cur)
 	text = fmt.Sprintf("%s cost %s %s on %s against a baseline of %s %s (robust score %s)",
 		cell(r, "service"), amount(cell(r, "cost")), cur, cell(r, "day"), amount(cell(r, "baseline")), cur, cell(r, "score"))
+	if rule := cell(r, "rule"); rule != "" && rule != "none" { // none: unowned
+		text += "; reached its owner by the " + rule + " rule"
+	}
 	return title, text
 }
 

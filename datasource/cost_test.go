@@ -186,7 +186,7 @@ func TestCostQueries(t *testing.T) {
 			require.Equal(t, time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), f.Fields[0].At(0))
 			require.Equal(t, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC), f.Fields[1].At(0))
 			require.Regexp(t, `^Shop/p-shop Amazon S3 \+1[78]\d\.\d\d USD$`, f.Fields[2].At(0))
-			require.Regexp(t, `^Amazon S3 cost 200\.00 USD on 2026-11-22 against a baseline of 2\d\.\d\d USD \(robust score \d`, f.Fields[3].At(0))
+			require.Regexp(t, `^Amazon S3 cost 200\.00 USD on 2026-11-22 against a baseline of 2\d\.\d\d USD \(robust score \d+(\.\d)?\); reached its owner by the tag rule$`, f.Fields[3].At(0))
 			require.Equal(t, "currencyUSD", fieldByName(t, f, "increase").Config.Unit)
 		}},
 		{"anomalies as a table", map[string]any{"queryType": "cost_anomalies", "format": "table"}, nil, 1, func(t *testing.T, f *data.Frame) {
@@ -293,7 +293,7 @@ func TestCostFrames(t *testing.T) {
 
 	// The summary's team of unowned cost is empty and its change empty.
 	title, text := anomalyText(map[string]any{"day": "2026-11-02", "team": "(unowned)", "service": "Amazon EC2", "currency": "USD",
-		"cost": json.Number("120.456"), "baseline": json.Number("20"), "increase": json.Number("100.456"), "score": json.Number("7.5")})
+		"rule": "none", "cost": json.Number("120.456"), "baseline": json.Number("20"), "increase": json.Number("100.456"), "score": json.Number("7.5")})
 	require.Equal(t, "(unowned) Amazon EC2 +100.46 USD", title)
 	require.Equal(t, "Amazon EC2 cost 120.46 USD on 2026-11-02 against a baseline of 20.00 USD (robust score 7.5)", text)
 
