@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost clean
 
 all: build
 
@@ -70,7 +70,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 ## bench: print the figures of every data-moving capability (never asserted in tests)
-bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing
+bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost
 
 bench-store:
 	go test -run '^$$' -bench . -benchtime 1x ./store/embedded/
@@ -112,6 +112,12 @@ bench-usage:
 # CSV.gz with a plain mapping (targets: ≥ 0.8×, 10M rows < 60 s, < 1 GiB).
 bench-billing:
 	go test -run '^$$' -bench IngestBilling -benchtime 1x -timeout 60m ./ingest/billing/
+
+# Cost by team over 12 months of allocated cost (the daily rollups of 10M
+# line items a month) next to the same report from one month's hourly rows
+# (target < 500 ms; FURROW_BENCH_COST_DAILY_ROWS, _HOURLY_ROWS).
+bench-cost:
+	go test -run '^$$' -bench CostByTeam -benchtime 1x -timeout 30m ./query/cost/
 
 bench-latency:
 	go test -run '^$$' -bench QueryLatencyDuringIngest -benchtime 1x -timeout 20m ./cmd/furrow/

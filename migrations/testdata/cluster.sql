@@ -521,24 +521,42 @@ ALTER TABLE k8s_nodes ON CLUSTER `furrow`
 -- One row per pod interval: pod_ips holds one row per IP, so a dual-stack
 -- pod's two rows of the same interval (same pod_uid and valid_from: the
 -- ingest opens and closes a pod's IPs together) collapse into one.
--- valid_to = 1970-01-01 while the interval is open, as in pod_ips.
+-- valid_to = 1970-01-01 while the interval is open, as in pod_ips. An
+-- interval ends at the latest where the pod's next one starts: a watcher
+-- restarted after a resize opens the pod anew while the interval it
+-- cannot know of is still open in pod_ips, and the two must not both
+-- count.
 CREATE VIEW IF NOT EXISTS pod_resources ON CLUSTER `furrow` AS
 SELECT
-    cluster,
-    any(namespace) AS namespace,
-    any(pod) AS pod,
-    pod_uid,
-    any(workload_kind) AS workload_kind,
-    any(workload) AS workload,
-    any(node) AS node,
-    valid_from,
-    if(min(valid_to) = toDateTime64(0, 3, 'UTC'), toDateTime64(0, 3, 'UTC'), max(valid_to)) AS valid_to,
-    max(cpu_request_millis) AS cpu_request_millis,
-    max(memory_request_bytes) AS memory_request_bytes,
-    max(cpu_limit_millis) AS cpu_limit_millis,
-    max(memory_limit_bytes) AS memory_limit_bytes
-FROM pod_ips FINAL
-GROUP BY cluster, pod_uid, valid_from
+    cluster, namespace, pod, pod_uid, workload_kind, workload, node, valid_from,
+    if(toUnixTimestamp64Milli(next_from) != 0
+            AND (toUnixTimestamp64Milli(valid_to) = 0 OR valid_to > next_from),
+        next_from, valid_to) AS valid_to,
+    cpu_request_millis, memory_request_bytes, cpu_limit_millis, memory_limit_bytes
+FROM (
+    SELECT
+        *,
+        leadInFrame(valid_from) OVER (PARTITION BY cluster, pod_uid ORDER BY valid_from
+            ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS next_from
+    FROM (
+        SELECT
+            cluster,
+            any(namespace) AS namespace,
+            any(pod) AS pod,
+            pod_uid,
+            any(workload_kind) AS workload_kind,
+            any(workload) AS workload,
+            any(node) AS node,
+            valid_from,
+            if(min(valid_to) = toDateTime64(0, 3, 'UTC'), toDateTime64(0, 3, 'UTC'), max(valid_to)) AS valid_to,
+            max(cpu_request_millis) AS cpu_request_millis,
+            max(memory_request_bytes) AS memory_request_bytes,
+            max(cpu_limit_millis) AS cpu_limit_millis,
+            max(memory_limit_bytes) AS memory_limit_bytes
+        FROM pod_ips FINAL
+        GROUP BY cluster, pod_uid, valid_from
+    )
+)
 ;
 -- 0013_pod_usage
 -- Pod CPU and memory usage per hour (ingest/usage), rolled up from the
@@ -708,16 +726,49 @@ SETTINGS replicated_deduplication_window = 1000
 CREATE TABLE IF NOT EXISTS cost_allocation_daily ON CLUSTER `furrow` AS cost_allocation_daily_local ENGINE = Distributed(`furrow`, currentDatabase(), cost_allocation_daily_local, cityHash64(billing_account_id, billing_period_start))
 ;
 -- 0014_cost
+-- The owners' daily rollup: the daily one without the other dimensions,
+-- what cost by team or project over a year reads (a few hundred thousand
+-- rows a year, against millions).
+CREATE TABLE IF NOT EXISTS cost_allocation_owner_daily_local ON CLUSTER `furrow` (
+    run LowCardinality(String),
+    billing_account_id LowCardinality(String),
+    billing_period_start DateTime('UTC'),
+    day Date,
+    billing_currency LowCardinality(String),
+    kind LowCardinality(String),
+    cluster LowCardinality(String),
+    team LowCardinality(String),
+    project LowCardinality(String),
+    billed_cost Decimal(38, 12),
+    effective_cost Decimal(38, 12)
+) ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')
+PARTITION BY toYYYYMM(billing_period_start)
+ORDER BY (day, team, project, billing_account_id, run)
+SETTINGS replicated_deduplication_window = 1000
+;
+-- 0014_cost
+CREATE TABLE IF NOT EXISTS cost_allocation_owner_daily ON CLUSTER `furrow` AS cost_allocation_owner_daily_local ENGINE = Distributed(`furrow`, currentDatabase(), cost_allocation_owner_daily_local, cityHash64(billing_account_id, billing_period_start))
+;
+-- 0014_cost
+-- The views keep the run in force of each (account, period): the period
+-- names of ingest_periods ("account/YYYY-MM-DD") split back into columns,
+-- so the filter compares columns, not a string built per row.
 CREATE VIEW IF NOT EXISTS cost_allocated ON CLUSTER `furrow` AS
 SELECT * EXCEPT run FROM cost_allocation
-WHERE (concat(billing_account_id, '/', toString(toDate(billing_period_start))), run) IN
-    (SELECT period, source_id FROM ingest_periods FINAL WHERE kind = 'cost')
+WHERE (billing_account_id, billing_period_start, run) IN (SELECT splitByChar('/', period)[1], toDateTime(splitByChar('/', period)[2], 'UTC'), source_id
+    FROM ingest_periods FINAL WHERE kind = 'cost')
 ;
 -- 0014_cost
 CREATE VIEW IF NOT EXISTS cost_daily ON CLUSTER `furrow` AS
 SELECT * EXCEPT run FROM cost_allocation_daily
-WHERE (concat(billing_account_id, '/', toString(toDate(billing_period_start))), run) IN
-    (SELECT period, source_id FROM ingest_periods FINAL WHERE kind = 'cost')
+WHERE (billing_account_id, billing_period_start, run) IN (SELECT splitByChar('/', period)[1], toDateTime(splitByChar('/', period)[2], 'UTC'), source_id
+    FROM ingest_periods FINAL WHERE kind = 'cost')
+;
+-- 0014_cost
+CREATE VIEW IF NOT EXISTS cost_owner_daily ON CLUSTER `furrow` AS
+SELECT * EXCEPT run FROM cost_allocation_owner_daily
+WHERE (billing_account_id, billing_period_start, run) IN (SELECT splitByChar('/', period)[1], toDateTime(splitByChar('/', period)[2], 'UTC'), source_id
+    FROM ingest_periods FINAL WHERE kind = 'cost')
 ;
 -- 0014_cost
 -- Unintended increases: a day's cost of an owner and service against its

@@ -166,7 +166,7 @@ func (a *Allocator) Allocate(ctx context.Context, periods []Period) (AllocationR
 			return rep, err
 		}
 		// Older runs of the period: readers skip them already.
-		for _, table := range []string{"cost_allocation", "cost_allocation_daily"} {
+		for _, table := range []string{"cost_allocation", "cost_allocation_daily", "cost_allocation_owner_daily"} {
 			if err := a.s.Exec(ctx, "DELETE FROM "+table+` WHERE billing_account_id = {a:String} AND billing_period_start = {p:DateTime('UTC')} AND run != {r:String}`,
 				store.WithParams(periodParams(rep.Run, p))); err != nil {
 				return rep, fmt.Errorf("cost: delete the older runs of %s: %w", p.Key(), err)
@@ -187,7 +187,7 @@ func (a *Allocator) allocatePeriod(ctx context.Context, run string, p Period) (P
 	params := store.WithParams(periodParams(run, p))
 	// A run interrupted before: its rows are nobody's (no period names
 	// it), the run id is new each time; nothing to clean here.
-	for _, q := range []string{a.directSQL(), a.nodeSQL(), a.remainderSQL(RuleNode, KindIdle), a.networkSQL(), a.remainderSQL(RuleNetwork, KindUnowned), dailySQL} {
+	for _, q := range []string{a.directSQL(), a.nodeSQL(), a.remainderSQL(RuleNode, KindIdle), a.networkSQL(), a.remainderSQL(RuleNetwork, KindUnowned), dailySQL, ownerDailySQL} {
 		if err := a.s.Exec(ctx, q, params); err != nil {
 			return pr, err
 		}
@@ -382,3 +382,11 @@ FROM cost_allocation
 WHERE run = {r:String} AND billing_account_id = {a:String} AND billing_period_start = {p:DateTime('UTC')}
 GROUP BY run, billing_account_id, billing_period_start, day, billing_currency, kind, rule,
   project, team, cluster, namespace, workload, service_name, sub_account_id, region_id, usage_type, charge_category`
+
+// ownerDailySQL rolls the run's daily rows of the period up to owners.
+const ownerDailySQL = `INSERT INTO cost_allocation_owner_daily (run, billing_account_id, billing_period_start, day, billing_currency, kind,
+  cluster, team, project, billed_cost, effective_cost)
+SELECT run, billing_account_id, billing_period_start, day, billing_currency, kind, cluster, team, project, sum(billed_cost), sum(effective_cost)
+FROM cost_allocation_daily
+WHERE run = {r:String} AND billing_account_id = {a:String} AND billing_period_start = {p:DateTime('UTC')}
+GROUP BY run, billing_account_id, billing_period_start, day, billing_currency, kind, cluster, team, project`

@@ -115,7 +115,22 @@ func (q Query) source() (from, t, lo, hi string) {
 		return "cost_allocated", t, "charge_period_start >= {from:DateTime('UTC')}", "charge_period_start < {to:DateTime('UTC')}"
 	}
 	t = map[string]string{"day": "toDateTime(day, 'UTC')", "month": "toDateTime(toStartOfMonth(day), 'UTC')", "": "toDateTime(0)"}[q.Granularity]
-	return "cost_daily", t, "day >= toDate({from:DateTime('UTC')})", "day < toDate({to:DateTime('UTC')})"
+	src := "cost_daily"
+	if q.ownersOnly() {
+		src = "cost_owner_daily"
+	}
+	return src, t, "day >= toDate({from:DateTime('UTC')})", "day < toDate({to:DateTime('UTC')})"
+}
+
+// ownersOnly tells whether the owners' daily rollup answers q: its
+// dimensions and filters are owners (team, project, cluster).
+func (q Query) ownersOnly() bool {
+	for _, b := range q.By {
+		if b != "team" && b != "project" && b != "cluster" {
+			return false
+		}
+	}
+	return q.Namespace == "" && q.Service == ""
 }
 
 func wholeDay(t time.Time) bool { return t.IsZero() || t.UTC().Truncate(24*time.Hour).Equal(t.UTC()) }
