@@ -82,8 +82,9 @@ func attributionOf(pc backend.PluginContext, h http.Header) attribution {
 }
 
 // RequiredSchema is the furrow schema version the plugin's queries need
-// (the daily rollup).
-const RequiredSchema = 9
+// (14: the cost allocation tables and their daily rollup, which the cost
+// query types and the cost_teams and services lists read).
+const RequiredSchema = 14
 
 // CheckHealth says whether furrow answers, the token is accepted and the
 // schema is recent enough, and what to do when not.
