@@ -318,4 +318,17 @@ func TestPodResourcesView(t *testing.T) {
 		require.NoError(t, sink.PodIPs(ctx, pods))
 	}
 	require.Equal(t, "3\n", queryString(t, s, "SELECT count() FROM pod_resources", "TSV"))
+
+	// A watcher restarted after the resize opens web anew (its generation
+	// says its spec changed) while the interval from the resize is still
+	// open in pod_ips: the view ends that one where the new one starts.
+	restarted := h.pods[podKey{"prod", "u1", mustAddr("10.0.0.7").As16()}]
+	require.False(t, restarted.ValidFrom.IsZero())
+	restarted.ValidFrom = t1.Add(2 * time.Hour)
+	require.NoError(t, sink.PodIPs(ctx, []PodIP{restarted}))
+	require.Equal(t,
+		"2024-01-01 09:00:00.000\t2024-01-01 11:00:00.000\t500\n"+
+			"2024-01-01 11:00:00.000\t2024-01-01 12:00:00.000\t1500\n"+
+			"2024-01-01 12:00:00.000\t1970-01-01 00:00:00.000\t1500\n",
+		queryString(t, s, "SELECT valid_from, valid_to, cpu_request_millis FROM pod_resources WHERE pod = 'web-1' ORDER BY valid_from", "TSV"))
 }

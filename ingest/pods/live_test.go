@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,7 +137,7 @@ func TestWatcherRecordsResources(t *testing.T) {
 	api = runningPod(t, ctx, c, api)
 	runningPod(t, ctx, c, agent)
 
-	const q = `SELECT pod, cpu_request_millis, memory_request_bytes, cpu_limit_millis, memory_limit_bytes, toUnixTimestamp64Milli(valid_to) = 0
+	q := `SELECT pod, cpu_request_millis, memory_request_bytes, cpu_limit_millis, memory_limit_bytes, toUnixTimestamp64Milli(valid_to) = 0
 		FROM pod_resources WHERE namespace = 'resources' ORDER BY pod, valid_from`
 	want := "agent-0\t20\t33554432\t0\t0\t1\n" +
 		"api-0\t300\t335544320\t1000\t536870912\t1\n"
@@ -201,4 +202,38 @@ func TestWatcherRecordsResources(t *testing.T) {
 		require.Equal(t, "api-0", ep.Pod)
 	}
 	require.Equal(t, 1.0, testutil.ToFloat64(w.metrics.intervalsClosed.WithLabelValues("kwok", "pod", closeResized)))
+
+	// Restart the watcher. The resized pod (generation 2) opens anew, its
+	// old requests' interval untouched, and the view ends the one left
+	// open before the restart where the new one starts. The agent, first
+	// seen by an event (valid from the event), is listed now (valid from
+	// its start time, a second earlier): the view ends that interval where
+	// the first one starts, so no time counts twice.
+	api, err = c.CoreV1().Pods(ns).Get(ctx, api.Name, metav1.GetOptions{})
+	require.NoError(t, err)
+	require.Greater(t, api.Generation, int64(1), "the API server counts the resize in the pod's generation")
+	require.NoError(t, w.Stop(ctx))
+	time.Sleep(5 * time.Millisecond)
+	w2, err := New(cfg, Dependencies{Sink: sink, Registry: prometheus.NewRegistry(), Clients: map[string]kubernetes.Interface{"kwok": c}})
+	require.NoError(t, err)
+	require.NoError(t, w2.Start(ctx))
+	t.Cleanup(func() { _ = w2.Stop(context.Background()) })
+	q = strings.Replace(q, "WHERE namespace = 'resources'", "WHERE pod = 'api-0'", 1)
+	want = "api-0\t300\t335544320\t1000\t536870912\t0\n" +
+		"api-0\t450\t335544320\t1000\t536870912\t0\n" +
+		"api-0\t450\t335544320\t1000\t536870912\t1\n"
+	eventually(t, 15*time.Second, "the restarted watcher's records", func() bool {
+		require.NoError(t, w2.Flush(ctx))
+		g := queryString(t, s, q, "TSV")
+		if g != got {
+			t.Logf("pod_resources now:\n%s", g)
+		}
+		got = g
+		return got == want
+	})
+	require.Equal(t, "1\n", queryString(t, s, "SELECT countIf(toUnixTimestamp64Milli(valid_to) = 0) FROM pod_resources WHERE pod = 'agent-0'", "TSV"))
+	require.Equal(t, "0\n", queryString(t, s, `SELECT count() FROM pod_resources AS a
+		INNER JOIN pod_resources AS b ON a.pod_uid = b.pod_uid
+		WHERE a.valid_from < b.valid_from AND (toUnixTimestamp64Milli(a.valid_to) = 0 OR a.valid_to > b.valid_from)`, "TSV"),
+		"no two intervals of a pod overlap")
 }

@@ -257,7 +257,13 @@ func (c *clusterWatcher) onPod(obj any, event string, initial bool) {
 	// one interval share their start (the pod_resources view collapses
 	// them on it): at the latest release of any of them.
 	from := now
-	if initial && !resized {
+	if initial && !resized && pod.Generation <= 1 {
+		// Unchanged since its creation: the same interval as before a
+		// restart (same key). A pod whose spec changed (generation > 1:
+		// a resize, perhaps while furrow was down) opens now, so that a
+		// restart never rewrites the interval of its old requests; the
+		// pod_resources view ends the interval still open from before
+		// the restart where this one starts.
 		from = podStart(pod)
 	}
 	var opening []netip.Addr

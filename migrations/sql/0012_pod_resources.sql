@@ -43,21 +43,39 @@ ALTER TABLE k8s_nodes{{onCluster}}
 -- One row per pod interval: pod_ips holds one row per IP, so a dual-stack
 -- pod's two rows of the same interval (same pod_uid and valid_from: the
 -- ingest opens and closes a pod's IPs together) collapse into one.
--- valid_to = 1970-01-01 while the interval is open, as in pod_ips.
+-- valid_to = 1970-01-01 while the interval is open, as in pod_ips. An
+-- interval ends at the latest where the pod's next one starts: a watcher
+-- restarted after a resize opens the pod anew while the interval it
+-- cannot know of is still open in pod_ips, and the two must not both
+-- count.
 CREATE VIEW IF NOT EXISTS pod_resources{{onCluster}} AS
 SELECT
-    cluster,
-    any(namespace) AS namespace,
-    any(pod) AS pod,
-    pod_uid,
-    any(workload_kind) AS workload_kind,
-    any(workload) AS workload,
-    any(node) AS node,
-    valid_from,
-    if(min(valid_to) = toDateTime64(0, 3, 'UTC'), toDateTime64(0, 3, 'UTC'), max(valid_to)) AS valid_to,
-    max(cpu_request_millis) AS cpu_request_millis,
-    max(memory_request_bytes) AS memory_request_bytes,
-    max(cpu_limit_millis) AS cpu_limit_millis,
-    max(memory_limit_bytes) AS memory_limit_bytes
-FROM pod_ips FINAL
-GROUP BY cluster, pod_uid, valid_from
+    cluster, namespace, pod, pod_uid, workload_kind, workload, node, valid_from,
+    if(toUnixTimestamp64Milli(next_from) != 0
+            AND (toUnixTimestamp64Milli(valid_to) = 0 OR valid_to > next_from),
+        next_from, valid_to) AS valid_to,
+    cpu_request_millis, memory_request_bytes, cpu_limit_millis, memory_limit_bytes
+FROM (
+    SELECT
+        *,
+        leadInFrame(valid_from) OVER (PARTITION BY cluster, pod_uid ORDER BY valid_from
+            ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING) AS next_from
+    FROM (
+        SELECT
+            cluster,
+            any(namespace) AS namespace,
+            any(pod) AS pod,
+            pod_uid,
+            any(workload_kind) AS workload_kind,
+            any(workload) AS workload,
+            any(node) AS node,
+            valid_from,
+            if(min(valid_to) = toDateTime64(0, 3, 'UTC'), toDateTime64(0, 3, 'UTC'), max(valid_to)) AS valid_to,
+            max(cpu_request_millis) AS cpu_request_millis,
+            max(memory_request_bytes) AS memory_request_bytes,
+            max(cpu_limit_millis) AS cpu_limit_millis,
+            max(memory_limit_bytes) AS memory_limit_bytes
+        FROM pod_ips FINAL
+        GROUP BY cluster, pod_uid, valid_from
+    )
+)
