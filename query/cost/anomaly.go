@@ -217,6 +217,11 @@ func (r *Reports) Drivers(ctx context.Context, day time.Time, team, project, ser
 	if limit <= 0 {
 		limit = 10
 	}
+	for _, v := range []string{team, project, service, currency} {
+		if strings.ContainsRune(v, 0) {
+			return Table{}, fmt.Errorf("%w: a parameter holds a NUL byte", ErrBadRequest)
+		}
+	}
 	d := day.UTC().Truncate(24 * time.Hour)
 	p := map[string]string{
 		"day": d.Format("2006-01-02 15:04:05"), "lo": d.AddDate(0, 0, -r.cfg.Anomalies.BaselineDays).Format("2006-01-02 15:04:05"),

@@ -50,7 +50,8 @@ func TestRoutes(t *testing.T) {
 		"/api/v1/cost/breakdown?by=colour", "/api/v1/cost/breakdown?granularity=week", "/api/v1/cost/breakdown?metric=list",
 		"/api/v1/cost/breakdown?limit=-1", "/api/v1/cost/breakdown?format=xml", "/api/v1/cost/breakdown?from=yesterday",
 		"/api/v1/cost/breakdown?from=2026-11-03&to=2026-11-01", "/api/v1/cost/anomalies/drivers?day=2026-11-02",
-		"/api/v1/cost/summary?at=soon", "/api/v1/cost/breakdown?shared=%27%3BDROP",
+		"/api/v1/cost/summary?at=soon", "/api/v1/cost/breakdown?shared=%27%3BDROP", "/api/v1/cost/breakdown?team=a%00b",
+		"/api/v1/cost/anomalies/drivers?day=2026-11-02&service=S3&currency=USD&team=%00",
 	}
 	for _, url := range bad {
 		w := do(http.MethodGet, url)

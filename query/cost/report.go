@@ -90,6 +90,11 @@ func (q *Query) check() error {
 	if q.Limit < 0 {
 		return fmt.Errorf("%w: limit must not be negative", ErrBadRequest)
 	}
+	for _, v := range []string{q.Team, q.Project, q.Namespace, q.Service, q.Currency} {
+		if strings.ContainsRune(v, 0) {
+			return fmt.Errorf("%w: a filter holds a NUL byte", ErrBadRequest)
+		}
+	}
 	return nil
 }
 
