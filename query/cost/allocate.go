@@ -335,13 +335,21 @@ func (a *Allocator) networkSQL() string {
       sum(billed_cost) OVER (PARTITION BY day, net_class, region_id) AS group_bill
     FROM ` + a.items() + ` WHERE owner_rule = 'none' AND net_class != ''),
   est AS (
-    SELECT toDate(hour) AS day, traffic_class, if(match(src_zone, '^[a-z]+-[a-z]+-[0-9]+[a-z]$'), substring(src_zone, 1, length(src_zone) - 1), '') AS region,
-      src_cluster AS cluster, src_namespace AS namespace, src_workload AS workload, sum(cost_usd) AS est,
+    SELECT toDate(hour) AS day, traffic_class,
+      -- NAT gateways bill the bytes they process both ways: a response
+      -- from the internet has no sending namespace, the pod that asked
+      -- for it pays.
+      src_namespace = '' AND traffic_class = 'nat-gateway' AS inbound,
+      if(inbound, dst_zone, src_zone) AS zone,
+      if(match(zone, '^[a-z]+-[a-z]+-[0-9]+[a-z]$'), substring(zone, 1, length(zone) - 1), '') AS region,
+      if(inbound, dst_cluster, src_cluster) AS cluster, if(inbound, dst_namespace, src_namespace) AS namespace,
+      if(inbound, dst_workload, src_workload) AS workload, sum(cost_usd) AS est,
       sum(est) OVER (PARTITION BY day, traffic_class, region) AS group_est
     FROM flow_traffic_hourly
     WHERE hour >= {p:DateTime('UTC')} AND hour < {p:DateTime('UTC')} + INTERVAL 1 MONTH
-      AND traffic_class IN ('cross-zone', 'nat-gateway', 'internet-egress', 'cross-region') AND src_namespace != ''
-    GROUP BY day, traffic_class, region, cluster, namespace, workload)
+      AND traffic_class IN ('cross-zone', 'nat-gateway', 'internet-egress', 'cross-region')
+    GROUP BY day, traffic_class, inbound, zone, region, cluster, namespace, workload
+    HAVING namespace != '')
 SELECT {r:String}, i.billing_account_id, i.billing_period_start, i.charge_period_start, i.charge_period_end, i.billing_currency,
   ` + a.ownerKind("e.namespace") + `, 'network', o.project, o.team, e.cluster, e.namespace, e.workload, i.service_name, i.sub_account_id, i.region_id,
   i.x_usage_type, i.charge_category, i.resource_id, i.line_item,
