@@ -22,6 +22,7 @@ import (
 	"github.com/ClickHouse/ch-go/proto"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/furrowdev/furrow/internal/every"
 	"github.com/furrowdev/furrow/internal/promreg"
 	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/store"
@@ -77,8 +78,7 @@ type Catalog struct {
 	changes  *prometheus.CounterVec
 	syncRuns *prometheus.CounterVec
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	loop *every.Loop
 }
 
 // New builds the catalog; it does nothing until Start.
@@ -115,41 +115,20 @@ func (c *Catalog) Start(ctx context.Context) error {
 	if err := c.refresh(ctx); err != nil {
 		return fmt.Errorf("catalog: %w", err)
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel, c.done = cancel, make(chan struct{})
-	go func() {
-		defer close(c.done)
-		if c.cfg.HR.Source() == "" || c.cfg.HR.Interval <= 0 {
-			return
+	if c.cfg.HR.Source() == "" || c.cfg.HR.Interval <= 0 {
+		return nil
+	}
+	c.loop = every.Start(ctx, c.cfg.HR.Interval, func(ctx context.Context) {
+		if _, err := c.SyncHR(ctx, Actor{Subject: "furrow", Source: "hr-sync"}, false); err != nil && ctx.Err() == nil {
+			c.deps.Logger.Warn("catalog: HR sync failed", "error", err)
 		}
-		t := time.NewTicker(c.cfg.HR.Interval)
-		defer t.Stop()
-		for {
-			if _, err := c.SyncHR(runCtx, Actor{Subject: "furrow", Source: "hr-sync"}, false); err != nil && runCtx.Err() == nil {
-				c.deps.Logger.Warn("catalog: HR sync failed", "error", err)
-			}
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	})
 	return nil
 }
 
 // Stop ends the HR sync schedule.
 func (c *Catalog) Stop(ctx context.Context) error {
-	if c.cancel == nil {
-		return nil
-	}
-	c.cancel()
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c.loop.Stop(ctx)
 }
 
 // refresh reloads the owner map and rewrites the ClickHouse mirror; every

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/furrowdev/furrow/internal/every"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -36,8 +37,7 @@ type Component struct {
 	m    *metrics
 	mc   manifestCache
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	loop *every.Loop
 }
 
 // New checks cfg and returns an idle Component.
@@ -60,37 +60,14 @@ func New(cfg Configuration, deps Dependencies) (*Component, error) {
 // Start polls in the background, at once and then every PollInterval,
 // until Stop.
 func (c *Component) Start(ctx context.Context) error {
-	ctx, c.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	c.done = make(chan struct{})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.cfg.PollInterval)
-		defer t.Stop()
-		for {
-			c.PollOnce(ctx)
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-		}
-	}()
+	c.loop = every.Start(ctx, c.cfg.PollInterval, func(ctx context.Context) { c.PollOnce(ctx) })
 	return nil
 }
 
 // Stop ends polling and waits for a delivery being loaded (a delivery cut
 // short records nothing and is loaded again from the start next time).
 func (c *Component) Stop(ctx context.Context) error {
-	if c.cancel == nil {
-		return nil
-	}
-	c.cancel()
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c.loop.Stop(ctx)
 }
 
 // PollOnce lists every prefix once and loads what is new; errors are

@@ -27,6 +27,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/furrowdev/furrow/internal/every"
 	"github.com/furrowdev/furrow/store"
 )
 
@@ -61,8 +62,7 @@ type Component struct {
 	logMu   sync.Mutex
 	lastLog time.Time
 
-	cancel context.CancelFunc
-	done   chan struct{}
+	loop *every.Loop
 }
 
 // New returns an inert receiver; Start runs the eviction of idle series.
@@ -88,25 +88,10 @@ func New(cfg Configuration, deps Dependencies) (*Component, error) {
 // Start evicts the series without a sample for series_ttl, every quarter
 // of it (at most every minute), until Stop.
 func (c *Component) Start(ctx context.Context) error {
-	if c.cancel != nil {
+	if c.loop != nil {
 		return errors.New("usage: already started")
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel, c.done = cancel, make(chan struct{})
-	every := min(c.cfg.SeriesTTL/4, time.Minute)
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-				c.evict(runCtx)
-			}
-		}
-	}()
+	c.loop = every.Start(ctx, min(c.cfg.SeriesTTL/4, time.Minute), c.evict)
 	return nil
 }
 
@@ -114,14 +99,11 @@ func (c *Component) Start(ctx context.Context) error {
 // for the request being stored. Nothing is buffered: every request is
 // stored before it is answered, so there is nothing left to flush.
 func (c *Component) Stop(ctx context.Context) error {
-	if c.cancel == nil {
+	if c.loop == nil {
 		return nil
 	}
-	c.cancel()
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := c.loop.Stop(ctx); err != nil {
+		return err
 	}
 	if err := c.lock(ctx); err != nil {
 		return fmt.Errorf("usage: wait for the request in progress: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/furrowdev/furrow/internal/every"
 	"github.com/furrowdev/furrow/internal/promreg"
 	"github.com/furrowdev/furrow/store"
 )
@@ -43,9 +44,8 @@ type Component struct {
 	duration prometheus.Histogram
 	findings prometheus.Gauge
 
-	mu     sync.Mutex // one allocation at a time
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu   sync.Mutex // one allocation at a time
+	loop *every.Loop
 }
 
 // New builds the component; it does nothing until Start.
@@ -86,38 +86,17 @@ func (c *Component) Start(ctx context.Context) error {
 	if c.cfg.Interval <= 0 {
 		return nil
 	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c.cancel, c.done = cancel, make(chan struct{})
-	go func() {
-		defer close(c.done)
-		t := time.NewTicker(c.cfg.Interval)
-		defer t.Stop()
-		for {
-			if _, err := c.Refresh(runCtx); err != nil && runCtx.Err() == nil {
-				c.deps.Logger.Warn("cost: allocation failed", "err", err)
-			}
-			select {
-			case <-runCtx.Done():
-				return
-			case <-t.C:
-			}
+	c.loop = every.Start(ctx, c.cfg.Interval, func(ctx context.Context) {
+		if _, err := c.Refresh(ctx); err != nil && ctx.Err() == nil {
+			c.deps.Logger.Warn("cost: allocation failed", "err", err)
 		}
-	}()
+	})
 	return nil
 }
 
 // Stop ends the schedule, waiting for a run in progress.
 func (c *Component) Stop(ctx context.Context) error {
-	if c.cancel == nil {
-		return nil
-	}
-	c.cancel()
-	select {
-	case <-c.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c.loop.Stop(ctx)
 }
 
 // Refresh allocates the stale periods (those whose bill changed, and the
