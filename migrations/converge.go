@@ -51,6 +51,7 @@ var ttlTargets = []ttlTarget{
 	{"flow_traffic_daily", func(d Days) string { return fmt.Sprintf("day + INTERVAL %d DAY", d) }, func(r Retention) Days { return r.FlowRollups }},
 	{"pod_ips", historyTTL, func(r Retention) Days { return r.Pods }},
 	{"k8s_nodes", historyTTL, func(r Retention) Days { return r.Pods }},
+	{"pod_usage_hourly", func(d Days) string { return fmt.Sprintf("hour + INTERVAL %d DAY", d) }, func(r Retention) Days { return r.Pods }},
 }
 
 // Change is one change a converging step made.

@@ -18,8 +18,10 @@ type Retention struct {
 	// over long periods read the rollup, so it outlives the raw flows.
 	FlowRollups Days `yaml:"flow_rollups"`
 	// Pods keeps pod and node history (pod_ips, k8s_nodes) this long
-	// after an interval closed; open intervals (a pod still running) are
-	// never deleted. Keep it longer than flow_logs: re-ingesting an old
+	// after an interval closed, and pods' hourly usage (pod_usage_hourly)
+	// this long after its hour; open intervals (a pod still running) are
+	// never deleted. Cost allocation reads both: a bill restated later
+	// than this is split by what is left. Keep it longer than flow_logs: re-ingesting an old
 	// flow-log object attributes its records with this history.
 	Pods Days `yaml:"pods"`
 }

@@ -111,6 +111,7 @@ func TestRetentionTTLsFromEveryVersion(t *testing.T) {
 		"flow_traffic_daily":  "day + toIntervalDay(395)",
 		"pod_ips":             historyTTL(45),
 		"k8s_nodes":           historyTTL(45),
+		"pod_usage_hourly":    "hour + toIntervalDay(45)",
 		"ingested_objects":    "", // the ledger is kept: an object it forgets would be ingested twice
 		"ingest_failures":     "",
 		"schema_migrations":   "",
@@ -123,7 +124,7 @@ func TestRetentionTTLsFromEveryVersion(t *testing.T) {
 			require.NoError(t, err)
 			_, err = m.Up(ctx)
 			require.NoError(t, err)
-			require.Len(t, s.alters(), 5, "one ALTER per table with a retention: %q", s.alters())
+			require.Len(t, s.alters(), 6, "one ALTER per table with a retention: %q", s.alters())
 			got := engines(t, s)
 			for table, ttl := range want {
 				require.Equal(t, ttl, ttlOf(got[table]), table)
@@ -164,7 +165,7 @@ func TestRetentionChangeAltersOnlyThatTable(t *testing.T) {
 	s.reset()
 	_, err = migrations.New(s, migrations.Options{Retention: r}).Converge(ctx)
 	require.NoError(t, err)
-	require.Equal(t, []string{"ALTER TABLE pod_ips REMOVE TTL", "ALTER TABLE k8s_nodes REMOVE TTL"}, s.alters())
+	require.Equal(t, []string{"ALTER TABLE pod_ips REMOVE TTL", "ALTER TABLE k8s_nodes REMOVE TTL", "ALTER TABLE pod_usage_hourly REMOVE TTL"}, s.alters())
 	got := engines(t, s)
 	require.Empty(t, ttlOf(got["pod_ips"]))
 	require.Empty(t, ttlOf(got["k8s_nodes"]))
@@ -262,6 +263,7 @@ func TestClusterConverge(t *testing.T) {
 		"ALTER TABLE flow_traffic_daily_local ON CLUSTER `furrow` MODIFY TTL day + INTERVAL 395 DAY",
 		"ALTER TABLE pod_ips_local ON CLUSTER `furrow` MODIFY TTL if(valid_to = 0, toDateTime('2106-01-01 00:00:00', 'UTC'), toDateTime(valid_to) + INTERVAL 45 DAY)",
 		"ALTER TABLE k8s_nodes_local ON CLUSTER `furrow` MODIFY TTL if(valid_to = 0, toDateTime('2106-01-01 00:00:00', 'UTC'), toDateTime(valid_to) + INTERVAL 45 DAY)",
+		"ALTER TABLE pod_usage_hourly_local ON CLUSTER `furrow` MODIFY TTL hour + INTERVAL 45 DAY",
 	}, s.alters())
 	for _, q := range s.alters() {
 		var buf bytes.Buffer
