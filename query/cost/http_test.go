@@ -1,6 +1,7 @@
 package cost
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -62,4 +63,20 @@ func TestRoutes(t *testing.T) {
 		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body), url)
 		require.NotEmpty(t, body.Error, url)
 	}
+}
+
+// TestRefresh: the schedule allocates what changed, and nothing when
+// nothing did.
+func TestRefresh(t *testing.T) {
+	s := migrated(t)
+	fixture(t, s, "d1", "0.192")
+	now := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC) // long after the period
+	c, err := New(DefaultConfiguration(), Dependencies{Store: s, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	rep, err := c.Refresh(context.Background())
+	require.NoError(t, err)
+	require.Len(t, rep.Periods, 1, "never allocated: stale")
+	rep, err = c.Refresh(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, rep.Periods, "nothing changed since")
 }

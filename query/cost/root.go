@@ -107,6 +107,11 @@ func (c *Component) Refresh(ctx context.Context) (AllocationReport, error) {
 		c.runs.WithLabelValues("error").Inc()
 		return AllocationReport{}, err
 	}
+	if len(periods) == 0 {
+		// Nothing changed: no run (Allocate's nil means every period).
+		c.runs.WithLabelValues("nothing_stale").Inc()
+		return AllocationReport{}, nil
+	}
 	return c.Allocate(ctx, periods)
 }
 
