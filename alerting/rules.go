@@ -426,17 +426,23 @@ func withGroup(lset map[string]string, g Group) map[string]string {
 }
 
 // alertValue is the value conditions compare: the Grafana query value of
-// ref (the largest when ref is empty), else a numeric "value" label, else
-// a "value" annotation (Alertmanager rules often set value: {{ $value }}).
+// ref (the largest when ref is empty), from Values or else parsed from
+// ValueString (older Grafanas send only that); else a numeric "value"
+// label, else a "value" annotation (Alertmanager rules often set value:
+// {{ $value }}).
 func alertValue(a Alert, ref string) (float64, bool) {
-	if len(a.Values) > 0 {
+	values := a.Values
+	if len(values) == 0 && a.ValueString != "" {
+		values = parseValueString(a.ValueString)
+	}
+	if len(values) > 0 {
 		if ref != "" {
-			if v, ok := a.Values[ref]; ok && !math.IsNaN(v) {
+			if v, ok := values[ref]; ok && !math.IsNaN(v) {
 				return v, true
 			}
 		} else {
 			best, found := math.Inf(-1), false
-			for _, v := range a.Values {
+			for _, v := range values {
 				if !math.IsNaN(v) && v >= best {
 					best, found = v, true
 				}
@@ -452,6 +458,27 @@ func alertValue(a Alert, ref string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// valueStringEntry is one entry of Grafana's valueString: "[ var='B'
+// labels={instance=a} value=18.9 ]" (Grafana 8 wrote metric= for var=).
+var valueStringEntry = regexp.MustCompile(`\[ (?:var|metric)='([^']*)' labels=\{.*?\} value=([^ \]]+) \]`)
+
+// parseValueString reads the values of a Grafana valueString by ref id;
+// entries that do not parse are left out.
+func parseValueString(s string) map[string]float64 {
+	var out map[string]float64
+	for _, m := range valueStringEntry.FindAllStringSubmatch(s, -1) {
+		v, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]float64{}
+		}
+		out[m[1]] = v
+	}
+	return out
 }
 
 // selector is a parsed label selector; nil matches everything.

@@ -151,6 +151,38 @@ func TestMentionValueRef(t *testing.T) {
 	}
 }
 
+func TestMentionValueFromValueString(t *testing.T) {
+	// Grafana's valueString as ../shared/testdata/alerts/ntfy_webhook_grafana_resolved.json
+	// has it, and Grafana 8's form with metric= instead of var=.
+	const grafana = "[ var='B' labels={__name__=node_load15, instance=10.108.0.2:9100, job=node-exporter} value=18.98211314475876 ], [ var='C' labels={__name__=node_load15, instance=10.108.0.2:9100, job=node-exporter} value=0 ]"
+	cases := []struct {
+		name        string
+		valueString string
+		ref         string
+		want        float64
+		ok          bool
+	}{
+		{"largest", grafana, "", 18.98211314475876, true},
+		{"by ref", grafana, "C", 0, true},
+		{"missing ref", grafana, "A", 0, false},
+		{"Grafana 8", "[ metric='errors' labels={code=503} value=1300 ]", "", 1300, true},
+		{"no labels", "[ var='A' labels={} value=-2.5 ]", "A", -2.5, true},
+		{"not a number", "[ var='A' labels={} value=lots ]", "", 0, false},
+		{"free text", "value=12", "", 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			v, ok := alertValue(Alert{ValueString: c.valueString}, c.ref)
+			require.Equal(t, c.ok, ok)
+			require.Equal(t, c.want, v)
+		})
+	}
+	// Values win over valueString when both are sent.
+	v, ok := alertValue(Alert{Values: map[string]float64{"B": 7}, ValueString: grafana}, "")
+	require.True(t, ok)
+	require.Equal(t, 7.0, v)
+}
+
 // memFires is an in-memory FireHistory: the firing times of each group.
 type memFires map[string][]time.Time
 
