@@ -256,6 +256,33 @@ func TestRoutes(t *testing.T) {
 	}
 }
 
+func TestRuleSelectorMatches(t *testing.T) {
+	lset := map[string]string{"alertname": "Ingress5xx", "__name__": "Ingress5xx", "code": "503", "namespace": "payments"}
+	cases := []struct {
+		selector string
+		want     bool
+	}{
+		{``, true},
+		{`{}`, true},
+		{`Ingress5xx`, true},
+		{`Ingress5xx{code="503"}`, true},
+		{`Other{code="503"}`, false},
+		{`{team=""}`, true}, // an absent label is the empty string
+		{`{team!=""}`, false},
+		{`{code=~"5.."}`, true},
+		{`{code=~"50"}`, false}, // anchored, as in PromQL
+		{`{namespace=~"payments|checkout", code!="500"}`, true},
+		{`{namespace!~"pay.*"}`, false},
+	}
+	for _, c := range cases {
+		t.Run(c.selector, func(t *testing.T) {
+			sel, err := parseSelector(c.selector)
+			require.NoError(t, err)
+			require.Equal(t, c.want, sel.matches(lset))
+		})
+	}
+}
+
 func TestRouteChannelsDeduplicated(t *testing.T) {
 	cfg := DefaultRulesConfiguration()
 	cfg.Routes = []Route{
