@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/slack-go/slack"
@@ -403,4 +404,24 @@ func truncate(s string, max int) string {
 	}
 	r := []rune(s)
 	return string(r[:max-1]) + "…"
+}
+
+// ResolvedReply is the thread reply posted under a message when its group
+// resolves (the message itself is updated with Render): how long it fired,
+// from the earliest start to the latest end its alerts give.
+func ResolvedReply(g Group) string {
+	var start, end time.Time
+	for _, a := range g.Alerts {
+		if !a.StartsAt.IsZero() && (start.IsZero() || a.StartsAt.Before(start)) {
+			start = a.StartsAt
+		}
+		if a.EndsAt.After(end) {
+			end = a.EndsAt
+		}
+	}
+	s := "✅ Resolved"
+	if !start.IsZero() && end.After(start) {
+		s += " after " + end.Sub(start).Round(time.Second).String()
+	}
+	return s + " (" + countText(g) + ")."
 }

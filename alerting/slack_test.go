@@ -297,3 +297,22 @@ func TestRenderSharedPayloads(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderResolvedReply(t *testing.T) {
+	cases := []struct {
+		alerts []Alert
+		want   string
+	}{
+		{[]Alert{renderAlert("a", "503", "UC", 0, StatusResolved)}, "✅ Resolved after 25m0s (1 alert)."},
+		{[]Alert{
+			{Status: StatusResolved, StartsAt: renderT0.Add(-time.Hour), EndsAt: renderT0},
+			{Status: StatusResolved, StartsAt: renderT0, EndsAt: renderT0.Add(90 * time.Second)},
+		}, "✅ Resolved after 1h1m30s (2 alerts)."},
+		{[]Alert{{Status: StatusResolved}}, "✅ Resolved (1 alert)."},
+	}
+	for _, c := range cases {
+		if got := ResolvedReply(Group{Status: StatusResolved, Alerts: c.alerts}); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
