@@ -31,7 +31,7 @@ func TestMigrateConvergesRetention(t *testing.T) {
 	}
 	r := runFurrow(t, nil, "--data", data, "migrate")
 	require.Equal(t, 0, r.code, r.stderr)
-	require.Len(t, ttlLines(r.stdout), 5, r.stdout) // flow_logs, both rollups, pod_ips, k8s_nodes
+	require.Len(t, ttlLines(r.stdout), 6, r.stdout) // flow_logs, both rollups, pod_ips, k8s_nodes, pod_usage_hourly
 	require.Contains(t, r.stdout, "flow_logs ttl: ALTER TABLE flow_logs MODIFY TTL start + INTERVAL 30 DAY\n")
 
 	r = runFurrow(t, nil, "--data", data, "migrate")
