@@ -453,11 +453,25 @@ func alertValue(a Alert, ref string) (float64, bool) {
 		}
 	}
 	for _, s := range []string{a.Labels["value"], a.Annotations["value"]} {
-		if v, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil && !math.IsNaN(v) {
+		if v, ok := parseValueText(s); ok {
 			return v, true
 		}
 	}
 	return 0, false
+}
+
+// parseValueText reads a value label or annotation: a number, possibly
+// followed by "%" ("33.79 %", as {{ $value | printf "%.2f %%" }} writes;
+// the number is compared, 33.79). Other units (humanize's 1.2k) are not
+// guessed at: the value is then absent.
+func parseValueText(s string) (float64, bool) {
+	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(strings.TrimSuffix(s, "%"))
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) {
+		return 0, false
+	}
+	return v, true
 }
 
 // valueStringEntry is one entry of Grafana's valueString: "[ var='B'

@@ -1,7 +1,10 @@
 package alerting
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -181,6 +184,34 @@ func TestMentionValueFromValueString(t *testing.T) {
 	v, ok := alertValue(Alert{Values: map[string]float64{"B": 7}, ValueString: grafana}, "")
 	require.True(t, ok)
 	require.Equal(t, 7.0, v)
+}
+
+func TestMentionValueText(t *testing.T) {
+	cases := []struct {
+		text string
+		want float64
+		ok   bool
+	}{
+		{"1000", 1000, true},
+		{" 1250.5 ", 1250.5, true},
+		{"33.79 %", 33.79, true},
+		{"3.65%", 3.65, true},
+		{"-1e3", -1000, true},
+		{"1.2k", 0, false}, // humanize's units are not guessed at
+		{"%", 0, false},
+		{"NaN", 0, false},
+		{"", 0, false},
+		{"lots", 0, false},
+	}
+	for _, c := range cases {
+		t.Run(c.text, func(t *testing.T) {
+			for _, a := range []Alert{ruleAlert("value", c.text), ruleAnnotation(ruleAlert(), "value", c.text)} {
+				v, ok := alertValue(a, "")
+				require.Equal(t, c.ok, ok)
+				require.Equal(t, c.want, v)
+			}
+		})
+	}
 }
 
 // memFires is an in-memory FireHistory: the firing times of each group.
@@ -448,4 +479,67 @@ func FuzzParseSelector(f *testing.F) {
 			t.Fatalf("%q parsed as %q, read back as %q", s, sel.String(), again.String())
 		}
 	})
+}
+
+// The -update flag may be another test file's too: register it only when
+// nobody has (package variables are initialised before init runs).
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite the golden files under testdata/")
+	}
+}
+
+// TestRulesSharedPayloads decodes and splits each real payload of
+// ../shared/testdata/alerts/ and decides its groups with
+// testdata/rules/shared.yaml; the decisions are golden under
+// testdata/rules/decisions/ (-update rewrites them).
+func TestRulesSharedPayloads(t *testing.T) {
+	rules := loadRules(t, "shared.yaml")
+	owners := map[string]Owner{
+		"whatever/promstack": {Team: "promstack", TeamName: "Prometheus stack", SlackChannel: "#promstack", Oncall: "<@U0PROMSTACK>"},
+	}
+	files, err := filepath.Glob("../../shared/testdata/alerts/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "no shared payloads")
+	type decided struct {
+		Namespace string   `json:"namespace"`
+		AlertName string   `json:"alertname"`
+		Status    string   `json:"status"`
+		Channels  []string `json:"channels"`
+		Mentions  []string `json:"mentions"`
+		Reminder  string   `json:"reminder"`
+	}
+	for _, path := range files {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile(path)
+			require.NoError(t, err)
+			source := SourceAlertmanager
+			if strings.HasPrefix(name, "pytorch-alerting-infra_grafana-") || strings.HasPrefix(name, "ntfy_webhook_grafana_") {
+				source = SourceGrafana
+			}
+			n, err := Decode(source, body, DefaultMaxAlerts)
+			require.NoError(t, err)
+			var out []decided
+			for _, g := range Split(n, nil) {
+				d := rules.Decide(g, owners[g.Namespace], nil, rulesNow)
+				require.NotEmpty(t, d.Channels, "every group goes somewhere")
+				out = append(out, decided{g.Namespace, g.AlertName, g.Status, d.Channels, d.Mentions, d.Reminder.String()})
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false) // Slack mentions stay readable: <!here>
+			enc.SetIndent("", "  ")
+			require.NoError(t, enc.Encode(out))
+			got := buf.Bytes()
+			golden := filepath.Join("testdata", "rules", "decisions", name)
+			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
+				require.NoError(t, os.MkdirAll(filepath.Dir(golden), 0o755))
+				require.NoError(t, os.WriteFile(golden, got, 0o644))
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run go test ./alerting -run RulesSharedPayloads -update")
+			require.Equal(t, string(want), string(got))
+		})
+	}
 }
