@@ -107,7 +107,7 @@ func NewOutbox(st *state.Store) *Outbox { return &Outbox{db: st.DB()} }
 
 type groupRow struct {
 	status, firstFired, snoozedUntil, lastPosted, lastPayload string
-	fireCount                                                  int
+	fireCount                                                 int
 }
 
 // stateHash identifies what a group says: its status and each alert's

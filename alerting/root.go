@@ -1,0 +1,260 @@
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/furrowdev/furrow/config"
+	"github.com/furrowdev/furrow/internal/every"
+	"github.com/furrowdev/furrow/internal/promreg"
+	"github.com/furrowdev/furrow/state"
+)
+
+// Dependencies of the alerting component.
+type Dependencies struct {
+	// State is the operational store holding the outbox.
+	State *state.Store
+	// Owners answers who owns a cluster's namespace (the catalog's
+	// OwnerOf adapted to Owner); nil: nobody owns anything.
+	Owners func(cluster, namespace string) (Owner, bool)
+	// Registry receives the metrics.
+	Registry *prometheus.Registry
+	// Logger; nil discards.
+	Logger *slog.Logger
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Component receives the webhooks, records their deliveries in the outbox
+// and delivers them to Slack.
+type Component struct {
+	cfg    Configuration
+	deps   Dependencies
+	logger *slog.Logger
+	rules  *Rules
+	outbox *Outbox
+
+	token, signingSecret config.Secret
+	slack                *Slack
+
+	loop *every.Loop
+	m    metrics
+}
+
+type metrics struct {
+	received  *prometheus.CounterVec // alerts, by source
+	rejected  *prometheus.CounterVec // webhook calls, by source and reason
+	recorded  *prometheus.CounterVec // outbox rows added, by source
+	delivered *prometheus.CounterVec // by kind
+	retried   *prometheus.CounterVec // by kind
+	failed    *prometheus.CounterVec // by kind and Slack's code
+	depth     prometheus.Gauge
+}
+
+// New checks the configuration and builds the component; it reads the
+// secret files but makes no call and starts nothing.
+func New(cfg Configuration, deps Dependencies) (*Component, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.State == nil {
+		return nil, errors.New("alerting: the operational store is required")
+	}
+	rules, err := NewRules(cfg.RulesConfiguration)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: %w", err)
+	}
+	token, signing, err := cfg.Slack.ResolveSecrets()
+	if err != nil {
+		return nil, err
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	logger := deps.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Component{
+		cfg: cfg, deps: deps, logger: logger, rules: rules,
+		outbox: NewOutbox(deps.State),
+		token:  token, signingSecret: signing,
+		slack: NewSlack(cfg.Slack, token),
+	}
+	reg := deps.Registry
+	opts := func(name, help string) prometheus.CounterOpts {
+		return prometheus.CounterOpts{Namespace: "furrow", Subsystem: "alerting", Name: name, Help: help}
+	}
+	c.m = metrics{
+		received:  promreg.Register(reg, prometheus.NewCounterVec(opts("alerts_received_total", "Alerts received in accepted webhook calls, by source."), []string{"source"})),
+		rejected:  promreg.Register(reg, prometheus.NewCounterVec(opts("requests_rejected_total", "Webhook and interaction requests refused, by source and reason."), []string{"source", "reason"})),
+		recorded:  promreg.Register(reg, prometheus.NewCounterVec(opts("deliveries_recorded_total", "Deliveries added to the outbox, by source."), []string{"source"})),
+		delivered: promreg.Register(reg, prometheus.NewCounterVec(opts("deliveries_total", "Deliveries made to Slack, by kind."), []string{"kind"})),
+		retried:   promreg.Register(reg, prometheus.NewCounterVec(opts("delivery_retries_total", "Deliveries that failed and will be retried, by kind."), []string{"kind"})),
+		failed:    promreg.Register(reg, prometheus.NewCounterVec(opts("deliveries_failed_total", "Deliveries given up (Slack refused them), by kind and Slack's error."), []string{"kind", "code"})),
+		depth: promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "furrow", Subsystem: "alerting", Name: "outbox_pending",
+			Help: "Deliveries waiting in the outbox, as of the worker's last run."})),
+	}
+	if token == "" {
+		logger.Warn("alerting: no Slack token (alerting.slack.token or token_file): deliveries will fail")
+	}
+	return c, nil
+}
+
+// Outbox is the component's store, for the page and tests.
+func (c *Component) Outbox() *Outbox { return c.outbox }
+
+// Start launches the delivery worker: every delivery_interval it claims
+// the due deliveries and makes them.
+func (c *Component) Start(ctx context.Context) error {
+	c.loop = every.Start(ctx, c.cfg.DeliveryInterval, c.Deliver)
+	return nil
+}
+
+// Stop waits for the delivery in progress.
+func (c *Component) Stop(ctx context.Context) error { return c.loop.Stop(ctx) }
+
+// deliverBatch is how many deliveries one run claims.
+const deliverBatch = 100
+
+// Deliver makes the due deliveries, one at a time in the order they were
+// recorded. The worker calls it; tests may too.
+func (c *Component) Deliver(ctx context.Context) {
+	due, err := c.outbox.Due(ctx, c.deps.Now(), deliverBatch)
+	if err != nil {
+		c.logger.Error("alerting: read the outbox", "err", err)
+	}
+	for _, d := range due {
+		if ctx.Err() != nil {
+			return // claimed ones come due again after their lease
+		}
+		c.deliverOne(ctx, d)
+	}
+	if counts, err := c.outbox.Counts(ctx); err == nil {
+		c.m.depth.Set(float64(counts[DeliveryPending]))
+	}
+}
+
+func (c *Component) deliverOne(ctx context.Context, d Delivery) {
+	now := c.deps.Now()
+	var channelID, ts string
+	var err error
+	switch d.Kind {
+	case KindPost, KindRemind:
+		channelID, ts, err = c.slack.PostTo(ctx, d.Channel, d.Blocks, d.Text)
+	case KindUpdate, KindReply:
+		var ok bool
+		channelID, ts, ok, err = c.outbox.MessageOf(ctx, d.GroupKey, d.Channel, d.Episode)
+		if err != nil {
+			c.logger.Error("alerting: read the outbox", "err", err)
+			return
+		}
+		if !ok {
+			pending, err := c.outbox.PostPending(ctx, d.GroupKey, d.Channel, d.Episode)
+			switch {
+			case err != nil:
+				c.logger.Error("alerting: read the outbox", "err", err)
+				return
+			case pending:
+				// The message it changes is not posted yet.
+				if err := c.outbox.Wait(ctx, d.ID, now.Add(c.cfg.DeliveryInterval)); err != nil {
+					c.logger.Error("alerting: outbox", "err", err)
+				}
+				return
+			case d.Kind == KindUpdate:
+				// Never posted (snoozed, or the post failed): post it now.
+				d.Kind = KindPost
+				channelID, ts, err = c.slack.PostTo(ctx, d.Channel, d.Blocks, d.Text)
+			default:
+				c.fail(ctx, d, "no", errors.New("no message to reply under (its post failed or was never made)"), now)
+				return
+			}
+		} else if d.Kind == KindUpdate {
+			err = c.slack.Update(ctx, channelID, ts, d.Blocks, d.Text)
+		} else {
+			err = c.slack.Reply(ctx, channelID, ts, d.Text)
+		}
+	default:
+		c.fail(ctx, d, "unknown_kind", fmt.Errorf("unknown delivery kind %q", d.Kind), now)
+		return
+	}
+	if err == nil {
+		if err := c.outbox.Done(ctx, d, channelID, ts, c.deps.Now()); err != nil {
+			c.logger.Error("alerting: record a delivery", "id", d.ID, "err", err)
+			return
+		}
+		c.m.delivered.WithLabelValues(d.Kind).Inc()
+		return
+	}
+	if ctx.Err() != nil {
+		return // stopping: the lease ends, it comes due again
+	}
+	retry, after := Retryable(err)
+	if !retry {
+		code := "error"
+		var se *SlackError
+		if errors.As(err, &se) && se.Code != "" {
+			code = se.Code
+		} else if errors.As(err, &se) && se.Status != 0 {
+			code = http.StatusText(se.Status)
+		}
+		c.fail(ctx, d, code, err, now)
+		return
+	}
+	wait := backoff(d.Attempts, c.cfg.MaxBackoff)
+	if after > wait {
+		wait = after
+	}
+	c.m.retried.WithLabelValues(d.Kind).Inc()
+	c.logger.Warn("alerting: Slack delivery failed, retrying", "id", d.ID, "kind", d.Kind, "channel", d.Channel, "attempt", d.Attempts+1, "in", wait, "err", err)
+	if err := c.outbox.Retry(ctx, d.ID, now.Add(wait), err.Error()); err != nil {
+		c.logger.Error("alerting: outbox", "err", err)
+	}
+}
+
+func (c *Component) fail(ctx context.Context, d Delivery, code string, err error, now time.Time) {
+	c.m.failed.WithLabelValues(d.Kind, code).Inc()
+	c.logger.Error("alerting: Slack refused a delivery, not retried", "id", d.ID, "kind", d.Kind, "channel", d.Channel, "err", err)
+	if err := c.outbox.Fail(ctx, d.ID, err.Error(), now); err != nil {
+		c.logger.Error("alerting: outbox", "err", err)
+	}
+}
+
+// backoff is 1 s doubling with each attempt made, up to max.
+func backoff(attempts int, max time.Duration) time.Duration {
+	d := time.Second
+	for i := 0; i < attempts && d < max; i++ {
+		d *= 2
+	}
+	if d > max {
+		d = max
+	}
+	return d
+}
+
+// plan decides and renders a group at now.
+func (c *Component) plan(now time.Time) Plan {
+	return func(g Group, fires FireHistory) (Decision, Message) {
+		owner := c.owner(g)
+		d := c.rules.Decide(g, owner, fires, now)
+		return d, Message{Blocks: Render(g, owner, d, c.cfg.Render), Text: Text(g, owner, d), Reply: ResolvedReply(g)}
+	}
+}
+
+func (c *Component) owner(g Group) Owner {
+	if c.deps.Owners == nil || g.Namespace == "" {
+		return Owner{}
+	}
+	cluster := ""
+	if len(g.Alerts) > 0 && c.cfg.ClusterLabel != "" {
+		cluster = g.Alerts[0].Labels[c.cfg.ClusterLabel]
+	}
+	o, _ := c.deps.Owners(cluster, g.Namespace)
+	return o
+}
