@@ -160,7 +160,8 @@ func (c *Component) interaction(ctx *gin.Context) {
 		c.reject(ctx, source, "not_configured", http.StatusServiceUnavailable, "alerting.slack.signing_secret is not set: interactions cannot be verified")
 		return
 	}
-	body, err := VerifyInteraction(ctx.Request, c.signingSecret.Reveal(), now)
+	// The wall clock: slack-go's verifier checks the window against it.
+	body, err := VerifyInteraction(ctx.Request, c.signingSecret.Reveal(), time.Now())
 	switch {
 	case errors.Is(err, ErrInteractionPayload):
 		c.reject(ctx, source, "malformed", http.StatusBadRequest, err.Error())
