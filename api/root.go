@@ -157,6 +157,13 @@ func (s *Server) Router() *gin.Engine { return s.engine }
 // be registered for every token by omission.
 func (s *Server) Group(scopes ...Scope) *gin.RouterGroup { return s.group(s.engine, scopes...) }
 
+// SelfAuthenticated is the /api/v1 group without the token check, for the
+// routes whose callers cannot send a furrow token and that check their
+// requests themselves: Slack's interactions (Slack signs them) and the
+// alert webhooks of a sender with credentials of its own. A route
+// registered here must refuse, with 401, a request it cannot authenticate.
+func (s *Server) SelfAuthenticated() *gin.RouterGroup { return s.engine.Group("/api/v1") }
+
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 5*time.Second)
 	defer cancel()
