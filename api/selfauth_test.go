@@ -19,7 +19,7 @@ func TestSelfAuthenticated(t *testing.T) {
 		}
 		c.String(http.StatusOK, "signed")
 	})
-	s.Group(ScopeIngest).POST("/tokened", func(c *gin.Context) { c.String(http.StatusOK, "tokened") })
+	s.Group(ScopeRead).POST("/tokened", func(c *gin.Context) { c.String(http.StatusOK, "tokened") })
 
 	rec := s.do(t, request{method: http.MethodPost, target: "/api/v1/signed", header: map[string]string{"X-Signature": "good"}})
 	require.Equal(t, http.StatusOK, rec.Code)
