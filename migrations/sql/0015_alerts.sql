@@ -2,7 +2,10 @@
 -- alert per webhook received from Grafana or Alertmanager, after the split
 -- into (namespace, alert name) groups; notification_id is the SHA-256 of
 -- the webhook body, and the insert's deduplication token is derived from
--- it, so a webhook the sender retries (same body) is stored once.
+-- it, so a webhook the sender retries (same body) is stored once. Not
+-- partitioned: ClickHouse deduplicates per partition, and a retry received
+-- in the next month would land in another one and be stored twice (alerts
+-- are thousands of rows a day, one partition holds years of them).
 CREATE TABLE IF NOT EXISTS {{local "alert_events"}}{{onCluster}} (
     received_at DateTime64(3, 'UTC') COMMENT 'when furrow accepted the webhook',
     source LowCardinality(String) COMMENT 'grafana or alertmanager',
@@ -20,7 +23,6 @@ CREATE TABLE IF NOT EXISTS {{local "alert_events"}}{{onCluster}} (
     generator_url String,
     notification_id String COMMENT 'SHA-256 of the webhook body, hex'
 ) ENGINE = {{engine "MergeTree"}}
-PARTITION BY toYYYYMM(received_at)
 ORDER BY (namespace, alertname, received_at)
 SETTINGS {{dedup}}
 ;
