@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/furrowdev/furrow/alerting"
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
 	"github.com/furrowdev/furrow/ingest/billing"
@@ -61,6 +62,9 @@ type Configuration struct {
 	// memory weights, shared namespaces), how often `furrow serve`
 	// allocates again, and what an unintended increase is.
 	Cost cost.Configuration `yaml:"cost"`
+	// Alerting receives Grafana and Alertmanager webhooks and posts one
+	// Slack message per namespace and alert (docs/alerting.md).
+	Alerting alerting.Configuration `yaml:"alerting"`
 }
 
 // LogConfiguration configures logging.
@@ -106,6 +110,7 @@ func DefaultConfiguration() Configuration {
 		Usage:      usage.DefaultConfiguration(),
 		Billing:    billing.DefaultConfiguration(),
 		Cost:       cost.DefaultConfiguration(),
+		Alerting:   alerting.DefaultConfiguration(),
 	}
 }
 
@@ -143,6 +148,7 @@ func (c Configuration) Validate() error {
 		{"usage", c.Usage.Validate()},
 		{"billing", c.Billing.Validate()},
 		{"cost", c.Cost.Validate()},
+		{"alerting", c.Alerting.Validate()},
 	} {
 		if v.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v.key, v.err))

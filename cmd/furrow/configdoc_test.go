@@ -64,8 +64,14 @@ func keyOwners(t reflect.Type, prefix string, out map[string]string, pkgs map[st
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if strings.Contains(opts, "inline") {
+			// An inline struct's keys are its parent's (config.Keys
+			// flattens them too).
+			keyOwners(f.Type, prefix, out, pkgs)
 			continue
 		}
 		if name == "" {

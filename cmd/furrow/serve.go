@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/furrowdev/furrow/alerting"
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
 	"github.com/furrowdev/furrow/ingest/billing"
@@ -111,6 +112,16 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 	use.Routes(ingest)
+	// Alert delivery: the webhooks (a source with credentials of its own,
+	// and Slack's signed interactions, outside the token check).
+	var alerts *alerting.Component
+	if a.cfg.Alerting.Enabled {
+		alerts, err = alerting.New(a.cfg.Alerting, alerting.Dependencies{State: st, Owners: alertOwners(cat), Registry: reg, Logger: a.logger})
+		if err != nil {
+			return err
+		}
+		alerts.Routes(ingest, srv.SelfAuthenticated())
+	}
 
 	comps := &components{logger: a.logger}
 	stopAll := func() {
@@ -129,6 +140,12 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	if err := comps.start(ctx, "cost allocation", costs); err != nil {
 		stopAll()
 		return err
+	}
+	if alerts != nil {
+		if err := comps.start(ctx, "alert delivery", alerts); err != nil {
+			stopAll()
+			return err
+		}
 	}
 	if len(a.cfg.Kubernetes.Clusters) > 0 {
 		sink, err := pods.NewClickHouseSink(s, reg)
@@ -194,4 +211,20 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	}
 	stopAll()
 	return nil
+}
+
+// alertOwners adapts the catalog's owner lookup, with the project's links,
+// to alerting's.
+func alertOwners(cat *catalog.Catalog) func(cluster, namespace string) (alerting.Owner, bool) {
+	return func(cluster, namespace string) (alerting.Owner, bool) {
+		o, ok := cat.OwnerOf(cluster, namespace)
+		if !ok {
+			return alerting.Owner{}, false
+		}
+		out := alerting.Owner{Team: o.Team, TeamName: o.TeamName, Project: o.Project, SlackChannel: o.SlackChannel, Oncall: o.Oncall}
+		if p, err := cat.Project(context.Background(), o.Project); err == nil {
+			out.Links = p.Links
+		}
+		return out, true
+	}
 }
