@@ -307,3 +307,53 @@ func FuzzTruncateUTF8(f *testing.F) {
 		}
 	})
 }
+
+// The README's examples ("The ClickHouse schema, for analysts"), as
+// written there.
+const (
+	readmeNoisiest = `SELECT namespace, alertname, countIf(status = 'firing') AS fires, uniqExact(fingerprint) AS series
+FROM alert_events WHERE received_at >= now() - INTERVAL 7 DAY
+GROUP BY namespace, alertname ORDER BY namespace, fires DESC LIMIT 5 BY namespace`
+	readmeTimeToResolve = `SELECT alertname, count() AS incidents, round(avg(duration_seconds) / 60, 1) AS mean_minutes,
+       round(quantile(0.9)(duration_seconds) / 60, 1) AS p90_minutes
+FROM alert_incidents WHERE resolved_at >= now() - INTERVAL 30 DAY
+GROUP BY alertname ORDER BY mean_minutes DESC`
+)
+
+// TestHistoryREADMEQueries runs the README's examples on alerts received
+// in the last hours: two episodes of one alert (10 and 20 minutes), a
+// second alert in another namespace, and one too old for the week.
+func TestHistoryREADMEQueries(t *testing.T) {
+	h, s := migratedHistory(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Minute)
+	ts := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	zero := "0001-01-01T00:00:00Z"
+	body := func(ns, name, status, starts, ends string) []byte {
+		return []byte(fmt.Sprintf(`{"receiver":"team","status":%q,"alerts":[{"status":%q,
+			"labels":{"alertname":%q,"namespace":%q},"startsAt":%q,"endsAt":%q}]}`, status, status, name, ns, starts, ends))
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		body []byte
+	}{
+		{-10 * 24 * time.Hour, body("shop", "Old", "firing", ts(-10*24*time.Hour), zero)},
+		{-3 * time.Hour, body("shop", "KubePodCrashLooping", "firing", ts(-3*time.Hour), zero)},
+		{-3*time.Hour + 10*time.Minute, body("shop", "KubePodCrashLooping", "resolved", ts(-3*time.Hour), ts(-3*time.Hour+10*time.Minute))},
+		{-2 * time.Hour, body("shop", "KubePodCrashLooping", "firing", ts(-2*time.Hour), zero)},
+		{-2*time.Hour + 20*time.Minute, body("shop", "KubePodCrashLooping", "resolved", ts(-2*time.Hour), ts(-2*time.Hour+20*time.Minute))},
+		{-time.Hour, body("shop", "CPUThrottlingHigh", "firing", ts(-time.Hour), zero)},
+		{-time.Hour, body("web", "CPUThrottlingHigh", "firing", ts(-time.Hour), zero)},
+	} {
+		n, err := DecodeAlertmanager(c.body)
+		require.NoError(t, err)
+		require.NoError(t, h.RecordEvents(ctx, n, Split(n, nil), now.Add(c.at), c.body))
+	}
+	require.Equal(t, tsv([][]string{
+		{"shop", "KubePodCrashLooping", "2", "1"},
+		{"shop", "CPUThrottlingHigh", "1", "1"},
+		{"web", "CPUThrottlingHigh", "1", "1"},
+	}), chQuery(t, s, readmeNoisiest))
+	// quantile is interpolated: 0.9 of the way from 10 to 20 minutes.
+	require.Equal(t, tsv([][]string{{"KubePodCrashLooping", "2", "15", "19"}}), chQuery(t, s, readmeTimeToResolve))
+}
