@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -42,6 +43,7 @@ type e2e struct {
 	slack  *slackapi.Server
 	engine *gin.Engine
 	reg    *prometheus.Registry
+	logs   *bytes.Buffer
 
 	mu  sync.Mutex
 	now time.Time
@@ -49,7 +51,7 @@ type e2e struct {
 
 func newE2E(t *testing.T, st *state.Store) *e2e {
 	t.Helper()
-	e := &e2e{t: t, slack: slackapi.New(t, e2eToken), reg: prometheus.NewRegistry(), now: time.Now().UTC()}
+	e := &e2e{t: t, slack: slackapi.New(t, e2eToken), reg: prometheus.NewRegistry(), logs: &bytes.Buffer{}, now: time.Now().UTC()}
 	cfg := DefaultConfiguration()
 	cfg.Enabled = true
 	cfg.Slack.APIURL = e.slack.URL()
@@ -58,7 +60,8 @@ func newE2E(t *testing.T, st *state.Store) *e2e {
 	cfg.DefaultChannel = e2eChannel
 	cfg.Sources.Alertmanager.BearerToken = e2eBearer
 	cfg.Sources.Grafana.HMACSecret = e2eHMAC
-	c, err := New(cfg, Dependencies{State: st, Registry: e.reg, Now: e.clock})
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, err := New(cfg, Dependencies{State: st, Registry: e.reg, Now: e.clock, Logger: logger})
 	require.NoError(t, err)
 	e.c = c
 	gin.SetMode(gin.ReleaseMode)
@@ -346,6 +349,13 @@ func TestE2EDelivery(t *testing.T) {
 		require.Equal(t, Recorded{Groups: 1, Snoozed: 1}, recorded(t, resp))
 		e.deliver()
 		require.Len(t, e.slack.Calls(), n, "snoozed: nothing sent")
+
+		// Failures and refusals were logged, never a secret.
+		logs := e.logs.String()
+		require.Contains(t, logs, "channel_not_found")
+		for _, secret := range []string{e2eToken, e2eBearer, e2eHMAC, testSigningSecret} {
+			require.NotContains(t, logs, secret)
+		}
 	})
 }
 
