@@ -51,6 +51,12 @@ type e2e struct {
 
 func newE2E(t *testing.T, st *state.Store) *e2e {
 	t.Helper()
+	return newE2EWith(t, st, nil)
+}
+
+// newE2EWith is newE2E with the ClickHouse history h (nil: none).
+func newE2EWith(t *testing.T, st *state.Store, h *History) *e2e {
+	t.Helper()
 	e := &e2e{t: t, slack: slackapi.New(t, e2eToken), reg: prometheus.NewRegistry(), logs: &bytes.Buffer{}, now: time.Now().UTC()}
 	cfg := DefaultConfiguration()
 	cfg.Enabled = true
@@ -61,7 +67,7 @@ func newE2E(t *testing.T, st *state.Store) *e2e {
 	cfg.Sources.Alertmanager.BearerToken = e2eBearer
 	cfg.Sources.Grafana.HMACSecret = e2eHMAC
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	c, err := New(cfg, Dependencies{State: st, Registry: e.reg, Now: e.clock, Logger: logger})
+	c, err := New(cfg, Dependencies{State: st, Registry: e.reg, Now: e.clock, Logger: logger, History: h})
 	require.NoError(t, err)
 	e.c = c
 	gin.SetMode(gin.ReleaseMode)
@@ -408,4 +414,30 @@ func TestE2EWorker(t *testing.T) {
 	require.Eventually(t, func() bool { return len(e.slack.Calls()) == 1 }, 5*time.Second, 20*time.Millisecond)
 	require.NoError(t, e.c.Stop(context.Background()))
 	require.Equal(t, 0.0, testutil.ToFloat64(e.c.m.depth))
+}
+
+// TestE2EHistory: with the ClickHouse history wired, every alert accepted
+// is an alert_events row and every delivery an alert_deliveries row, once,
+// whatever the sender resends.
+func TestE2EHistory(t *testing.T) {
+	h, s := migratedHistory(t)
+	st, err := state.Open(context.Background(), state.DefaultConfiguration(), t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	e := newE2EWith(t, st, h)
+	body, err := os.ReadFile(filepath.Join(sharedAlerts, "prometheus-msteams_card-grafana-inspired-payload.json"))
+	require.NoError(t, err)
+	n, err := Decode(SourceAlertmanager, body, DefaultMaxAlerts)
+	require.NoError(t, err)
+	for range 2 {
+		code, resp := e.alertmanager(body, e2eBearer)
+		require.Equal(t, http.StatusAccepted, code, resp)
+		e.advance(time.Second)
+		e.deliver()
+	}
+	posts := len(e.slack.Calls())
+	require.Positive(t, posts)
+	require.Equal(t, strconv.Itoa(len(n.Alerts)), chQuery(t, s, "SELECT count() FROM alert_events"), "the same body twice is stored once")
+	require.Equal(t, strconv.Itoa(posts)+"\tok\tpost", chQuery(t, s, "SELECT count(), any(status), any(kind) FROM alert_deliveries"))
+	require.Equal(t, "1", chQuery(t, s, "SELECT min(lag_ms) >= 1000 FROM alert_deliveries"), "the delivery ran a second after acceptance")
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,11 @@ type Dependencies struct {
 	Logger *slog.Logger
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+	// History, when set, receives every alert accepted and every delivery
+	// outcome (ClickHouse: alert_events, alert_deliveries). Its failures
+	// are logged, never fail a webhook or a delivery: the outbox is the
+	// record that matters.
+	History *History
 }
 
 // Component receives the webhooks, records their deliveries in the outbox
@@ -190,6 +196,7 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 			return
 		}
 		c.m.delivered.WithLabelValues(d.Kind).Inc()
+		c.history(ctx, d, AttemptOK, nil, now)
 		return
 	}
 	if ctx.Err() != nil {
@@ -212,6 +219,7 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 		wait = after
 	}
 	c.m.retried.WithLabelValues(d.Kind).Inc()
+	c.history(ctx, d, AttemptRetry, err, now)
 	c.logger.Warn("alerting: Slack delivery failed, retrying", "id", d.ID, "kind", d.Kind, "channel", d.Channel, "attempt", d.Attempts+1, "in", wait, "err", err)
 	if err := c.outbox.Retry(ctx, d.ID, now.Add(wait), err.Error()); err != nil {
 		c.logger.Error("alerting: outbox", "err", err)
@@ -220,6 +228,7 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 
 func (c *Component) fail(ctx context.Context, d Delivery, code string, err error, now time.Time) {
 	c.m.failed.WithLabelValues(d.Kind, code).Inc()
+	c.history(ctx, d, AttemptFailed, err, now)
 	c.logger.Error("alerting: Slack refused a delivery, not retried", "id", d.ID, "kind", d.Kind, "channel", d.Channel, "err", err)
 	if err := c.outbox.Fail(ctx, d.ID, err.Error(), now); err != nil {
 		c.logger.Error("alerting: outbox", "err", err)
@@ -257,4 +266,23 @@ func (c *Component) owner(g Group) Owner {
 	}
 	o, _ := c.deps.Owners(cluster, g.Namespace)
 	return o
+}
+
+// history records a delivery attempt's outcome in ClickHouse, when a
+// History is set; the lag runs from the webhook's acceptance to the call.
+func (c *Component) history(ctx context.Context, d Delivery, status string, err error, at time.Time) {
+	if c.deps.History == nil {
+		return
+	}
+	r := DeliveryRecord{At: c.deps.Now(), DeliveryID: strconv.FormatInt(d.ID, 10), GroupKey: d.GroupKey, Namespace: d.Namespace,
+		AlertName: d.AlertName, Kind: d.Kind, Channel: d.Channel, Status: status}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	if !d.CreatedAt.IsZero() && at.After(d.CreatedAt) {
+		r.Lag = at.Sub(d.CreatedAt)
+	}
+	if herr := c.deps.History.RecordDelivery(ctx, r); herr != nil {
+		c.logger.Warn("alerting: history of a delivery", "id", d.ID, "err", herr)
+	}
 }

@@ -94,6 +94,11 @@ func (c *Component) webhook(source string) gin.HandlerFunc {
 			c.reject(ctx, source, "store", http.StatusServiceUnavailable, "the operational store did not record the alerts; the sender retries")
 			return
 		}
+		if c.deps.History != nil {
+			if err := c.deps.History.RecordEvents(ctx.Request.Context(), n, groups, now, body); err != nil {
+				c.logger.Warn("alerting: history of a webhook", "source", source, "err", err)
+			}
+		}
 		c.m.received.WithLabelValues(source).Add(float64(len(n.Alerts)))
 		c.m.recorded.WithLabelValues(source).Add(float64(res.Deliveries))
 		ctx.JSON(http.StatusAccepted, res)

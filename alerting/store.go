@@ -83,12 +83,16 @@ type Recorded struct {
 type Delivery struct {
 	ID       int64
 	GroupKey string
-	Kind     string
-	Channel  string
-	Episode  string
-	Blocks   []slack.Block
-	Text     string
-	Attempts int
+	// Namespace and AlertName are the group's; CreatedAt is when the
+	// webhook that asked for the delivery was accepted.
+	Namespace, AlertName string
+	CreatedAt            time.Time
+	Kind                 string
+	Channel              string
+	Episode              string
+	Blocks               []slack.Block
+	Text                 string
+	Attempts             int
 }
 
 type payload struct {
@@ -348,8 +352,10 @@ func (o *Outbox) Fires(groupKey string, since time.Time) int {
 // first, hiding them from other workers for a minute (Done, Retry or Fail
 // settle them; after a crash they come due again).
 func (o *Outbox) Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT id, group_key, kind, channel, episode, payload, attempts, next_at FROM alert_outbox
-WHERE state = 'pending' AND next_at <= $1 ORDER BY id LIMIT $2`, ftime(now), limit)
+	rows, err := o.db.QueryContext(ctx, `SELECT o.id, o.group_key, o.kind, o.channel, o.episode, o.payload, o.attempts, o.next_at,
+  o.created_at, COALESCE(g.namespace, ''), COALESCE(g.alertname, '')
+FROM alert_outbox o LEFT JOIN alert_groups g ON g.group_key = o.group_key
+WHERE o.state = 'pending' AND o.next_at <= $1 ORDER BY o.id LIMIT $2`, ftime(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("alerting: due: %w", err)
 	}
@@ -360,8 +366,9 @@ WHERE state = 'pending' AND next_at <= $1 ORDER BY id LIMIT $2`, ftime(now), lim
 	var cands []cand
 	for rows.Next() {
 		var c cand
-		var p string
-		if err := rows.Scan(&c.d.ID, &c.d.GroupKey, &c.d.Kind, &c.d.Channel, &c.d.Episode, &p, &c.d.Attempts, &c.next); err != nil {
+		var p, created string
+		if err := rows.Scan(&c.d.ID, &c.d.GroupKey, &c.d.Kind, &c.d.Channel, &c.d.Episode, &p, &c.d.Attempts, &c.next,
+			&created, &c.d.Namespace, &c.d.AlertName); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("alerting: due: %w", err)
 		}
@@ -371,6 +378,7 @@ WHERE state = 'pending' AND next_at <= $1 ORDER BY id LIMIT $2`, ftime(now), lim
 			return nil, fmt.Errorf("alerting: due: delivery %d: payload: %w", c.d.ID, err)
 		}
 		c.d.Text = pl.Text
+		c.d.CreatedAt = ptime(created)
 		if pl.Blocks != nil {
 			c.d.Blocks = pl.Blocks.BlockSet
 		}

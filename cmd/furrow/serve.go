@@ -116,7 +116,8 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	// and Slack's signed interactions, outside the token check).
 	var alerts *alerting.Component
 	if a.cfg.Alerting.Enabled {
-		alerts, err = alerting.New(a.cfg.Alerting, alerting.Dependencies{State: st, Owners: alertOwners(cat), Registry: reg, Logger: a.logger})
+		alerts, err = alerting.New(a.cfg.Alerting, alerting.Dependencies{State: st, Owners: alertOwners(cat), Registry: reg, Logger: a.logger,
+			History: alerting.NewHistory(s)})
 		if err != nil {
 			return err
 		}
