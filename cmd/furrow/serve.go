@@ -122,6 +122,7 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 			return err
 		}
 		alerts.Routes(ingest, srv.SelfAuthenticated())
+		alerts.APIRoutes(read, srv.Group(api.ScopeWrite))
 	}
 
 	comps := &components{logger: a.logger}
