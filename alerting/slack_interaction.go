@@ -96,17 +96,14 @@ func ParseSnooze(body []byte) (groupKey string, d time.Duration, untilResolved b
 		if a == nil {
 			continue
 		}
-		var want string
-		switch a.ActionID {
-		case ActionSnooze1h:
-			want = "1h"
-		case ActionSnooze6h:
-			want = "6h"
-		case ActionSnooze1d:
-			want = "24h"
-		case ActionSnoozeResolved:
-			want = "resolved"
-		default:
+		// The buttons Render draws say what each action snoozes for.
+		want := ""
+		for _, b := range snoozeButtons {
+			if b.action == a.ActionID {
+				want = b.dur
+			}
+		}
+		if want == "" {
 			continue
 		}
 		var v snoozeValue
