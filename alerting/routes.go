@@ -82,25 +82,16 @@ func (c *Component) webhook(source string) gin.HandlerFunc {
 				return
 			}
 		}
-		n, err := Decode(source, body, c.cfg.MaxAlerts)
-		if err != nil {
+		res, err := c.receive(ctx.Request.Context(), source, body, now, time.Now())
+		switch {
+		case errors.Is(err, ErrMalformed):
 			c.reject(ctx, source, "malformed", http.StatusBadRequest, err.Error())
 			return
-		}
-		groups := Split(n, c.cfg.NamespaceLabels)
-		res, err := c.outbox.Record(ctx.Request.Context(), groups, now, c.plan(now))
-		if err != nil {
+		case err != nil:
 			c.logger.Error("alerting: record a webhook", "source", source, "err", err)
 			c.reject(ctx, source, "store", http.StatusServiceUnavailable, "the operational store did not record the alerts; the sender retries")
 			return
 		}
-		if c.deps.History != nil {
-			if err := c.deps.History.RecordEvents(ctx.Request.Context(), n, groups, now, body); err != nil {
-				c.logger.Warn("alerting: history of a webhook", "source", source, "err", err)
-			}
-		}
-		c.m.received.WithLabelValues(source).Add(float64(len(n.Alerts)))
-		c.m.recorded.WithLabelValues(source).Add(float64(res.Deliveries))
 		ctx.JSON(http.StatusAccepted, res)
 	}
 }

@@ -1,0 +1,49 @@
+package alerting
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Receive takes a webhook body of source (SourceGrafana or
+// SourceAlertmanager) as if it had been accepted at at: decoded, split,
+// recorded in the outbox and written to the history, the path of the
+// webhook routes without their HTTP (authentication, body limit). It is
+// what `furrow alerts replay` runs, with at the notification's receive
+// time, so that an alert's history carries the times it happened.
+//
+// Receiving the same body again at the same time records nothing new: the
+// outbox's deliveries have dedup keys, the history deduplicates by the
+// body's hash. An error wrapping ErrMalformed means the body is not a
+// notification; any other, that the operational store did not record it.
+func (c *Component) Receive(ctx context.Context, source string, body []byte, at time.Time) (Recorded, error) {
+	if source != SourceGrafana && source != SourceAlertmanager {
+		return Recorded{}, fmt.Errorf("alerting: source %q: use %s or %s", source, SourceGrafana, SourceAlertmanager)
+	}
+	return c.receive(ctx, source, body, at, at)
+}
+
+// receive is the webhooks' pipeline once a body is read and its sender
+// authenticated. now is the acceptance time (the outbox's and history's);
+// decodeAt is what the decoder compares an alert's endsAt with when its
+// status is absent (the wall clock for a webhook, as Decode does).
+func (c *Component) receive(ctx context.Context, source string, body []byte, now, decodeAt time.Time) (Recorded, error) {
+	n, err := decode(source, body, c.cfg.MaxAlerts, decodeAt)
+	if err != nil {
+		return Recorded{}, err
+	}
+	groups := Split(n, c.cfg.NamespaceLabels)
+	res, err := c.outbox.Record(ctx, groups, now, c.plan(now))
+	if err != nil {
+		return Recorded{}, err
+	}
+	if c.deps.History != nil {
+		if err := c.deps.History.RecordEvents(ctx, n, groups, now, body); err != nil {
+			c.logger.Warn("alerting: history of a webhook", "source", source, "err", err)
+		}
+	}
+	c.m.received.WithLabelValues(source).Add(float64(len(n.Alerts)))
+	c.m.recorded.WithLabelValues(source).Add(float64(res.Deliveries))
+	return res, nil
+}
