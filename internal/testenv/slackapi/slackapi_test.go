@@ -120,3 +120,80 @@ func TestSlackGoClient(t *testing.T) {
 		t.Fatalf("bad token: %v", err)
 	}
 }
+
+// TestHistoryRepliesAndHold reads back, through slack-go, the messages and
+// their metadata that slack-go posted, and holds a post unanswered.
+func TestHistoryRepliesAndHold(t *testing.T) {
+	s := New(t, "xoxb-good")
+	api := slack.New("xoxb-good", slack.OptionAPIURL(s.URL()))
+	ctx := context.Background()
+	meta := slack.SlackMetadata{EventType: "furrow_alert_delivery", EventPayload: map[string]any{"delivery_id": "d1"}}
+	ch, ts1, err := api.PostMessageContext(ctx, "#ops", slack.MsgOptionText("first", false), slack.MsgOptionMetadata(meta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ts2, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("second", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, reply, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("in thread", false), slack.MsgOptionTS(ts1),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: "furrow_alert_delivery", EventPayload: map[string]any{"delivery_id": "d2"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tsLess(ts1, ts2) || !tsLess(ts2, reply) {
+		t.Fatalf("timestamps not increasing: %s %s %s", ts1, ts2, reply)
+	}
+
+	h, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: ch, IncludeAllMetadata: true, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Messages) != 1 || h.Messages[0].Timestamp != ts2 || !h.HasMore {
+		t.Fatalf("first page: want the newest top-level message and more, got %+v", h)
+	}
+	h, err = api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: ch, IncludeAllMetadata: true, Cursor: h.ResponseMetaData.NextCursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Messages) != 1 || h.Messages[0].Timestamp != ts1 || h.Messages[0].Metadata.EventPayload["delivery_id"] != "d1" {
+		t.Fatalf("second page: want the first message with its metadata, got %+v", h.Messages)
+	}
+	h, err = api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: ch, Oldest: ts1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.Messages) != 1 || h.Messages[0].Timestamp != ts2 || h.Messages[0].Metadata.EventType != "" {
+		t.Fatalf("oldest is exclusive and metadata only when asked: %+v", h.Messages)
+	}
+	msgs, _, _, err := api.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{ChannelID: ch, Timestamp: ts1, IncludeAllMetadata: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[1].Timestamp != reply || msgs[1].Metadata.EventPayload["delivery_id"] != "d2" {
+		t.Fatalf("replies: %+v", msgs)
+	}
+	if _, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: "C99999999"}); err == nil || !strings.Contains(err.Error(), "channel_not_found") {
+		t.Fatalf("unknown channel: %v", err)
+	}
+	chans, _, err := api.GetConversationsContext(ctx, &slack.GetConversationsParameters{})
+	if err != nil || len(chans) != 1 || chans[0].Name != "ops" || chans[0].ID != ch {
+		t.Fatalf("conversations.list: %+v %v", chans, err)
+	}
+
+	// A held post is in the channel, but its caller never hears back.
+	s.HoldPosts(1)
+	hctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	if _, _, err := api.PostMessageContext(hctx, ch, slack.MsgOptionText("held", false)); err == nil {
+		t.Fatal("a held post answered")
+	}
+	held := <-s.Held()
+	if held.Text != "held" || held.Posted == "" {
+		t.Fatalf("held: %+v", held)
+	}
+	h, err = api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: ch, Limit: 1})
+	if err != nil || len(h.Messages) != 1 || h.Messages[0].Text != "held" {
+		t.Fatalf("the held post is in the channel: %+v %v", h, err)
+	}
+}
