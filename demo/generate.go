@@ -65,6 +65,9 @@ type Summary struct {
 	// Bill is the demo bills' billed cost per account, day and currency
 	// (billing.go): what the allocation must add up to.
 	Bill []BillTotal `json:"bill"`
+	// AlertNotifications is the number of webhook bodies under
+	// DIR/alerts (alerts.go).
+	AlertNotifications int `json:"alert_notifications"`
 }
 
 // Namespaces sums Truth per day, namespace pair and class.
@@ -96,6 +99,7 @@ func prepare(o Options) (*dataset, error) {
 //	dir/s3/AWSLogs/{acct}/vpcflowlogs/eu-west-1/YYYY/MM/DD/*.log.gz
 //	dir/billing/cur2/*.csv.gz           the cluster account's bill (CUR 2.0), this month and the last
 //	dir/billing/focus/*.csv             the data platform account's bill (FOCUS 1.0)
+//	dir/alerts/*.json                   Alertmanager and Grafana webhook bodies, named by receive time
 //	dir/ground-truth.json               the returned Summary
 //
 // Flow-log objects cover ten minutes each and are named (and dated) by
@@ -204,6 +208,9 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 		return s, err
 	}
 	s.Bill = bill
+	if s.AlertNotifications, err = d.writeAlerts(dir); err != nil {
+		return s, err
+	}
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return s, err
@@ -361,7 +368,7 @@ func networkYAML(t *topology) []byte {
 	// The demo's dates are fixed (DefaultStart): with the default retention
 	// its flows would be deleted as soon as they are a month old.
 	b = append(b, "# The demo's dates are fixed: keep its data whatever its age.\nretention: {flow_logs: 0, flow_rollups: 0, pods: 0}\n"...)
-	return b
+	return append(b, demoAlertingYAML...)
 }
 
 // WriteFlowFile writes one gzip flow-log object of exactly n records (plus
