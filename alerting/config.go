@@ -37,6 +37,10 @@ type Configuration struct {
 	// MaxBackoff bounds the wait between retries of a failing delivery
 	// (1 s, doubling; Slack's Retry-After when it says so).
 	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// ClaimLease is how long a delivery claimed by a worker is hidden from
+	// the others; after a crash, its deliveries come due again after it.
+	// Longer than slack.timeout.
+	ClaimLease time.Duration `yaml:"claim_lease"`
 }
 
 // SourcesConfiguration holds the credentials per webhook source.
@@ -82,6 +86,7 @@ func DefaultConfiguration() Configuration {
 		MaxAlerts:          DefaultMaxAlerts,
 		DeliveryInterval:   time.Second,
 		MaxBackoff:         5 * time.Minute,
+		ClaimLease:         DefaultClaimLease,
 	}
 }
 
@@ -107,6 +112,9 @@ func (c Configuration) Validate() error {
 	}
 	if c.DeliveryInterval <= 0 {
 		errs = append(errs, errors.New("alerting.delivery_interval: must be positive"))
+	}
+	if timeout := c.Slack.Timeout; c.ClaimLease < time.Second || (timeout > 0 && c.ClaimLease <= timeout) {
+		errs = append(errs, fmt.Errorf("alerting.claim_lease: at least 1s and longer than alerting.slack.timeout (%s)", c.Slack.Timeout))
 	}
 	if c.MaxBackoff < time.Second {
 		errs = append(errs, errors.New("alerting.max_backoff: at least 1s"))

@@ -441,3 +441,97 @@ func TestE2EHistory(t *testing.T) {
 	require.Equal(t, strconv.Itoa(posts)+"\tok\tpost", chQuery(t, s, "SELECT count(), any(status), any(kind) FROM alert_deliveries"))
 	require.Equal(t, "1", chQuery(t, s, "SELECT min(lag_ms) >= 1000 FROM alert_deliveries"), "the delivery ran a second after acceptance")
 }
+
+// TestE2EExactlyOnce interrupts deliveries where they cannot know whether
+// Slack posted (the call made, no answer: a kill -9, a timeout) and makes
+// them again after their lease: each message is in the channel once, and
+// the resolve updates and threads under the message the interrupted
+// attempt posted.
+func TestE2EExactlyOnce(t *testing.T) {
+	statetest.Each(t, func(t *testing.T, st *state.Store, _ state.Configuration, _ string) {
+		e := newE2E(t, st)
+		posts := func() (n int) {
+			for _, c := range e.slack.Calls() {
+				if c.Method == "chat.postMessage" && c.Answer == "ok" {
+					n++
+				}
+			}
+			return n
+		}
+
+		// Posted, never answered: the worker stops mid-call.
+		code, resp := e.alertmanager(amPayload(StatusFiring, "HighErrorRate", "payments"), e2eBearer)
+		require.Equal(t, http.StatusAccepted, code, resp)
+		e.slack.HoldPosts(1)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); e.c.Deliver(ctx) }()
+		held := <-e.slack.Held()
+		cancel()
+		<-done
+		require.Equal(t, 1, posts())
+		counts, err := e.c.Outbox().Counts(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, 1, counts[DeliveryPending], "the interrupted delivery is still pending")
+
+		e.deliver()
+		require.Equal(t, 1, posts(), "within its lease, nobody takes it")
+		e.advance(DefaultClaimLease + time.Second)
+		e.deliver()
+		require.Equal(t, 1, posts(), "after its lease, it finds its message instead of posting again")
+		require.Equal(t, float64(1), testutil.ToFloat64(e.c.m.recovered.WithLabelValues(KindPost)))
+		counts, err = e.c.Outbox().Counts(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, 0, counts[DeliveryPending])
+
+		// The resolve edits and threads under that message.
+		n := len(e.slack.Calls())
+		code, resp = e.alertmanager(amPayload(StatusResolved, "HighErrorRate", "payments"), e2eBearer)
+		require.Equal(t, http.StatusAccepted, code, resp)
+		e.deliver()
+		var update, reply bool
+		for _, c := range e.callsSince(n) {
+			switch {
+			case c.Method == "chat.update":
+				require.Equal(t, held.Posted, c.TS)
+				require.Equal(t, "ok", c.Answer)
+				update = true
+			case c.Method == "chat.postMessage":
+				require.Equal(t, held.Posted, c.ThreadTS)
+				reply = true
+			}
+		}
+		require.True(t, update && reply, "update and thread reply: %+v", e.callsSince(n))
+
+		// A failure after which Slack may or may not have posted (its
+		// internal_error), when it had not: posted once, on the retry.
+		before := posts()
+		code, resp = e.alertmanager(amPayload(StatusFiring, "Latency", "checkout"), e2eBearer)
+		require.Equal(t, http.StatusAccepted, code, resp)
+		e.slack.FailNext("internal_error")
+		e.deliver()
+		require.Equal(t, before, posts())
+		e.advance(time.Minute)
+		e.deliver()
+		require.Equal(t, before+1, posts())
+		require.Equal(t, float64(1), testutil.ToFloat64(e.c.m.recovered.WithLabelValues(KindPost)), "nothing found, nothing recovered")
+
+		// The channel cannot be read (the token lacks the scope): it posts,
+		// and counts a delivery it could not check.
+		before = posts()
+		code, resp = e.alertmanager(amPayload(StatusFiring, "Saturation", "search"), e2eBearer)
+		require.Equal(t, http.StatusAccepted, code, resp)
+		e.slack.HoldPosts(1)
+		ctx, cancel = context.WithCancel(context.Background())
+		done = make(chan struct{})
+		go func() { defer close(done); e.c.Deliver(ctx) }()
+		<-e.slack.Held()
+		cancel()
+		<-done
+		e.advance(DefaultClaimLease + time.Second)
+		e.slack.FailNext("missing_scope")
+		e.deliver()
+		require.Equal(t, before+2, posts(), "posted again, unchecked")
+		require.Equal(t, float64(1), testutil.ToFloat64(e.c.m.unchecked.WithLabelValues(KindPost)))
+	})
+}

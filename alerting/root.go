@@ -60,6 +60,8 @@ type metrics struct {
 	delivered *prometheus.CounterVec // by kind
 	retried   *prometheus.CounterVec // by kind
 	failed    *prometheus.CounterVec // by kind and Slack's code
+	recovered *prometheus.CounterVec // found posted after an interrupted attempt, by kind
+	unchecked *prometheus.CounterVec // posted again without looking (the lookup failed), by kind
 	depth     prometheus.Gauge
 }
 
@@ -104,9 +106,12 @@ func New(cfg Configuration, deps Dependencies) (*Component, error) {
 		delivered: promreg.Register(reg, prometheus.NewCounterVec(opts("deliveries_total", "Deliveries made to Slack, by kind."), []string{"kind"})),
 		retried:   promreg.Register(reg, prometheus.NewCounterVec(opts("delivery_retries_total", "Deliveries that failed and will be retried, by kind."), []string{"kind"})),
 		failed:    promreg.Register(reg, prometheus.NewCounterVec(opts("deliveries_failed_total", "Deliveries given up (Slack refused them), by kind and Slack's error."), []string{"kind", "code"})),
+		recovered: promreg.Register(reg, prometheus.NewCounterVec(opts("deliveries_recovered_total", "Deliveries whose interrupted attempt (a crash, a timeout) had posted: found in the channel, not posted again, by kind."), []string{"kind"})),
+		unchecked: promreg.Register(reg, prometheus.NewCounterVec(opts("deliveries_unchecked_total", "Deliveries posted again after an interrupted attempt without finding out whether it had posted (the channel could not be read), by kind."), []string{"kind"})),
 		depth: promreg.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "furrow", Subsystem: "alerting", Name: "outbox_pending",
 			Help: "Deliveries waiting in the outbox, as of the worker's last run."})),
 	}
+	c.outbox.SetLease(cfg.ClaimLease)
 	if token == "" {
 		logger.Warn("alerting: no Slack token (alerting.slack.token or token_file): deliveries will fail")
 	}
@@ -153,7 +158,7 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 	var err error
 	switch d.Kind {
 	case KindPost, KindRemind:
-		channelID, ts, err = c.slack.PostTo(ctx, d.Channel, d.Blocks, d.Text)
+		channelID, ts, err = c.post(ctx, d, d.Channel, "", now)
 	case KindUpdate, KindReply:
 		var ok bool
 		channelID, ts, ok, err = c.outbox.MessageOf(ctx, d.GroupKey, d.Channel, d.Episode)
@@ -176,7 +181,7 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 			case d.Kind == KindUpdate:
 				// Never posted (snoozed, or the post failed): post it now.
 				d.Kind = KindPost
-				channelID, ts, err = c.slack.PostTo(ctx, d.Channel, d.Blocks, d.Text)
+				channelID, ts, err = c.post(ctx, d, d.Channel, "", now)
 			default:
 				c.fail(ctx, d, "no", errors.New("no message to reply under (its post failed or was never made)"), now)
 				return
@@ -184,7 +189,8 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 		} else if d.Kind == KindUpdate {
 			err = c.slack.Update(ctx, channelID, ts, d.Blocks, d.Text)
 		} else {
-			err = c.slack.Reply(ctx, channelID, ts, d.Text)
+			// Done keeps the thread's message, not the reply's.
+			_, _, err = c.post(ctx, d, channelID, ts, now)
 		}
 	default:
 		c.fail(ctx, d, "unknown_kind", fmt.Errorf("unknown delivery kind %q", d.Kind), now)
@@ -221,9 +227,61 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 	c.m.retried.WithLabelValues(d.Kind).Inc()
 	c.history(ctx, d, AttemptRetry, err, now)
 	c.logger.Warn("alerting: Slack delivery failed, retrying", "id", d.ID, "kind", d.Kind, "channel", d.Channel, "attempt", d.Attempts+1, "in", wait, "err", err)
-	if err := c.outbox.Retry(ctx, d.ID, now.Add(wait), err.Error()); err != nil {
+	again := c.outbox.Retry
+	if NotPosted(err) {
+		again = c.outbox.RetryNotSent
+	}
+	if err := again(ctx, d.ID, now.Add(wait), err.Error()); err != nil {
 		c.logger.Error("alerting: outbox", "err", err)
 	}
+}
+
+// findSkew is how far before an interrupted attempt FindDelivery looks,
+// for the clocks of furrow and Slack, which stamps the message.
+const findSkew = 5 * time.Minute
+
+// post posts a delivery's message (in the thread of threadTS when set),
+// exactly once: the attempt is recorded before the call (MarkSent), and a
+// delivery whose earlier attempt was interrupted (killed, timed out: it
+// may have posted) first looks in the channel for the message carrying its
+// dedup key, and takes it instead of posting again. When the channel
+// cannot be read (a missing scope), it posts, and counts it.
+func (c *Component) post(ctx context.Context, d Delivery, channel, threadTS string, now time.Time) (channelID, ts string, err error) {
+	if !d.SentAt.IsZero() {
+		id, err := c.channelID(ctx, channel)
+		if err == nil {
+			var found bool
+			ts, found, err = c.slack.FindDelivery(ctx, id, threadTS, d.SentAt.Add(-findSkew), d.DedupKey)
+			if err == nil && found {
+				c.m.recovered.WithLabelValues(d.Kind).Inc()
+				c.logger.Info("alerting: an interrupted delivery had posted; not posting it again", "id", d.ID, "kind", d.Kind, "channel", channel)
+				return id, ts, nil
+			}
+		}
+		if err != nil {
+			if retry, _ := Retryable(err); retry {
+				return "", "", err // Slack is unreachable: look again later
+			}
+			c.m.unchecked.WithLabelValues(d.Kind).Inc()
+			c.logger.Warn("alerting: cannot tell whether an interrupted delivery posted (grant channels:history and channels:read to rule out a duplicate); posting it", "id", d.ID, "kind", d.Kind, "channel", channel, "err", err)
+		}
+	}
+	if err := c.outbox.MarkSent(ctx, d.ID, now); err != nil {
+		return "", "", err
+	}
+	return c.slack.PostDelivery(ctx, channel, d.Blocks, d.Text, threadTS, d.DedupKey)
+}
+
+// channelID is the Slack id of a channel name: known from an earlier
+// delivery, else asked of Slack.
+func (c *Component) channelID(ctx context.Context, channel string) (string, error) {
+	if looksLikeChannelID(channel) {
+		return channel, nil
+	}
+	if id, ok, err := c.outbox.ChannelIDOf(ctx, channel); err != nil || ok {
+		return id, err
+	}
+	return c.slack.ChannelID(ctx, channel)
 }
 
 func (c *Component) fail(ctx context.Context, d Delivery, code string, err error, now time.Time) {

@@ -121,6 +121,133 @@ func (s *Slack) PostTo(ctx context.Context, channel string, blocks []slack.Block
 	return channelID, ts, nil
 }
 
+// DeliveryEventType is the metadata event type of the messages furrow
+// posts; the payload's delivery_id is the outbox's dedup key, by which an
+// interrupted delivery finds its message (FindDelivery).
+const DeliveryEventType = "furrow_alert_delivery"
+
+// PostDelivery posts a message (in the thread of threadTS when set)
+// carrying deliveryID as message metadata, and returns the channel's id
+// and the message's ts.
+func (s *Slack) PostDelivery(ctx context.Context, channel string, blocks []slack.Block, text, threadTS, deliveryID string) (channelID, ts string, err error) {
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
+	}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	if deliveryID != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: DeliveryEventType,
+			EventPayload: map[string]any{"delivery_id": deliveryID}}))
+	}
+	channelID, ts, err = s.client.PostMessageContext(ctx, channel, opts...)
+	if err != nil {
+		return "", "", s.wrap("chat.postMessage", channel, err)
+	}
+	return channelID, ts, nil
+}
+
+// findPages bounds how far FindDelivery reads back (200 messages a page).
+const findPages = 25
+
+// FindDelivery looks in a channel (in the thread of threadTS when set) for
+// the message carrying deliveryID posted since since, and returns its ts.
+// It needs the channels:history scope (groups:history for private
+// channels).
+func (s *Slack) FindDelivery(ctx context.Context, channelID, threadTS string, since time.Time, deliveryID string) (ts string, found bool, err error) {
+	oldest := fmt.Sprintf("%d.%06d", since.Unix(), since.Nanosecond()/1000)
+	cursor := ""
+	for range findPages {
+		var msgs []slack.Message
+		var next, method string
+		if threadTS != "" {
+			method = "conversations.replies"
+			msgs, _, next, err = s.client.GetConversationRepliesContext(ctx, &slack.GetConversationRepliesParameters{
+				ChannelID: channelID, Timestamp: threadTS, Oldest: oldest, Limit: 200, Cursor: cursor, IncludeAllMetadata: true})
+		} else {
+			method = "conversations.history"
+			var r *slack.GetConversationHistoryResponse
+			r, err = s.client.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{
+				ChannelID: channelID, Oldest: oldest, Limit: 200, Cursor: cursor, IncludeAllMetadata: true})
+			if r != nil {
+				msgs, next = r.Messages, r.ResponseMetaData.NextCursor
+			}
+		}
+		if err != nil {
+			return "", false, s.wrap(method, channelID, err)
+		}
+		for _, m := range msgs {
+			if m.Metadata.EventType == DeliveryEventType && fmt.Sprint(m.Metadata.EventPayload["delivery_id"]) == deliveryID {
+				return m.Timestamp, true, nil
+			}
+		}
+		if next == "" {
+			return "", false, nil
+		}
+		cursor = next
+	}
+	return "", false, nil
+}
+
+// ChannelID resolves a channel's name (with or without #) to its id with
+// conversations.list (channels:read, groups:read); an id is returned as is.
+func (s *Slack) ChannelID(ctx context.Context, name string) (string, error) {
+	if looksLikeChannelID(name) {
+		return name, nil
+	}
+	want := strings.TrimPrefix(name, "#")
+	cursor := ""
+	for range findPages {
+		chans, next, err := s.client.GetConversationsContext(ctx, &slack.GetConversationsParameters{
+			Types: []string{"public_channel", "private_channel"}, ExcludeArchived: true, Limit: 1000, Cursor: cursor})
+		if err != nil {
+			return "", s.wrap("conversations.list", name, err)
+		}
+		for _, c := range chans {
+			if c.Name == want {
+				return c.ID, nil
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return "", &SlackError{Method: "conversations.list", Channel: name, Code: "channel_not_found", msg: "channel_not_found"}
+}
+
+// looksLikeChannelID: Slack's conversation ids are C…, G… or D… in
+// upper-case letters and digits.
+func looksLikeChannelID(s string) bool {
+	if len(s) < 9 || !strings.ContainsRune("CGD", rune(s[0])) {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// NotPosted reports whether a failed post certainly did not post: Slack
+// answered, with 429 or ok:false. Other failures (a timeout, a cut
+// connection, a proxy's 5xx) may have posted.
+func NotPosted(err error) bool {
+	var e *SlackError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case "":
+		return e.Status == http.StatusTooManyRequests
+	case "internal_error", "fatal_error":
+		return false // Slack failed somewhere: perhaps after posting
+	}
+	return true
+}
+
 // Update replaces the message at ts (a resolve updates the firing message).
 func (s *Slack) Update(ctx context.Context, channel, ts string, blocks []slack.Block, text string) error {
 	_, _, _, err := s.client.UpdateMessageContext(ctx, channel, ts,

@@ -48,9 +48,10 @@ const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 // forever is the snooze "until resolved": a resolve clears it.
 var forever = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 
-// claimLease is how long a claimed delivery is hidden from other workers
-// (another replica, or this one after a crash): Done or Retry end it.
-const claimLease = time.Minute
+// DefaultClaimLease is how long a claimed delivery is hidden from other
+// workers (another replica, or this one after a crash): Done or Retry end
+// it (alerting.claim_lease).
+const DefaultClaimLease = time.Minute
 
 func ftime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
@@ -93,6 +94,13 @@ type Delivery struct {
 	Blocks               []slack.Block
 	Text                 string
 	Attempts             int
+	// DedupKey identifies the delivery everywhere (it is unique in the
+	// outbox, and derived from group, channel, kind, episode and state):
+	// it goes with the Slack message as metadata.
+	DedupKey string
+	// SentAt is when an earlier attempt that may have reached Slack began
+	// (a crash or a timeout left it unknown); zero when none did.
+	SentAt time.Time
 }
 
 type payload struct {
@@ -103,11 +111,20 @@ type payload struct {
 // Outbox is alerting's state in the operational store: groups, their
 // messages, fires and the durable outbox of deliveries.
 type Outbox struct {
-	db *sql.DB
+	db    *sql.DB
+	lease time.Duration
 }
 
-// NewOutbox uses the store's alert tables (state migration 00003).
-func NewOutbox(st *state.Store) *Outbox { return &Outbox{db: st.DB()} }
+// NewOutbox uses the store's alert tables (state migrations 00003 and
+// 00004), with the default claim lease.
+func NewOutbox(st *state.Store) *Outbox { return &Outbox{db: st.DB(), lease: DefaultClaimLease} }
+
+// SetLease sets how long Due hides the deliveries it claims.
+func (o *Outbox) SetLease(d time.Duration) {
+	if d > 0 {
+		o.lease = d
+	}
+}
 
 type groupRow struct {
 	status, firstFired, snoozedUntil, lastPosted, lastPayload string
@@ -353,7 +370,7 @@ func (o *Outbox) Fires(groupKey string, since time.Time) int {
 // settle them; after a crash they come due again).
 func (o *Outbox) Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
 	rows, err := o.db.QueryContext(ctx, `SELECT o.id, o.group_key, o.kind, o.channel, o.episode, o.payload, o.attempts, o.next_at,
-  o.created_at, COALESCE(g.namespace, ''), COALESCE(g.alertname, '')
+  o.created_at, COALESCE(g.namespace, ''), COALESCE(g.alertname, ''), o.dedup_key, o.sent_at
 FROM alert_outbox o LEFT JOIN alert_groups g ON g.group_key = o.group_key
 WHERE o.state = 'pending' AND o.next_at <= $1 ORDER BY o.id LIMIT $2`, ftime(now), limit)
 	if err != nil {
@@ -366,9 +383,9 @@ WHERE o.state = 'pending' AND o.next_at <= $1 ORDER BY o.id LIMIT $2`, ftime(now
 	var cands []cand
 	for rows.Next() {
 		var c cand
-		var p, created string
+		var p, created, sent string
 		if err := rows.Scan(&c.d.ID, &c.d.GroupKey, &c.d.Kind, &c.d.Channel, &c.d.Episode, &p, &c.d.Attempts, &c.next,
-			&created, &c.d.Namespace, &c.d.AlertName); err != nil {
+			&created, &c.d.Namespace, &c.d.AlertName, &c.d.DedupKey, &sent); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("alerting: due: %w", err)
 		}
@@ -379,6 +396,9 @@ WHERE o.state = 'pending' AND o.next_at <= $1 ORDER BY o.id LIMIT $2`, ftime(now
 		}
 		c.d.Text = pl.Text
 		c.d.CreatedAt = ptime(created)
+		if sent != "" {
+			c.d.SentAt = ptime(sent)
+		}
 		if pl.Blocks != nil {
 			c.d.Blocks = pl.Blocks.BlockSet
 		}
@@ -388,7 +408,7 @@ WHERE o.state = 'pending' AND o.next_at <= $1 ORDER BY o.id LIMIT $2`, ftime(now
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("alerting: due: %w", err)
 	}
-	lease := ftime(now.Add(claimLease))
+	lease := ftime(now.Add(o.lease))
 	var out []Delivery
 	for _, c := range cands {
 		r, err := o.db.ExecContext(ctx, `UPDATE alert_outbox SET next_at = $1 WHERE id = $2 AND state = 'pending' AND next_at = $3`, lease, c.d.ID, c.next)
@@ -415,6 +435,12 @@ func (o *Outbox) Done(ctx context.Context, d Delivery, channelID, ts string, now
 	if _, err := tx.ExecContext(ctx, `UPDATE alert_outbox SET state = 'done', attempts = attempts + 1, done_at = $1, last_error = '' WHERE id = $2`, at, d.ID); err != nil {
 		return fmt.Errorf("alerting: done: %w", err)
 	}
+	if channelID != "" && channelID != d.Channel {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_channels (channel, channel_id, updated_at) VALUES ($1, $2, $3)
+ON CONFLICT (channel) DO UPDATE SET channel_id = excluded.channel_id, updated_at = excluded.updated_at`, d.Channel, channelID, at); err != nil {
+			return fmt.Errorf("alerting: done: %w", err)
+		}
+	}
 	if (d.Kind == KindPost || d.Kind == KindRemind) && ts != "" {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO alert_messages (group_key, channel, episode, channel_id, ts, posted_at) VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (group_key, channel, episode) DO UPDATE SET channel_id = excluded.channel_id, ts = excluded.ts, posted_at = excluded.posted_at`,
@@ -436,6 +462,41 @@ func (o *Outbox) Retry(ctx context.Context, id int64, next time.Time, reason str
 		return fmt.Errorf("alerting: retry: %w", err)
 	}
 	return nil
+}
+
+// RetryNotSent is Retry for a failure that says the message was not
+// posted (Slack answered 429 or ok:false): the next attempt need not look
+// for it in the channel.
+func (o *Outbox) RetryNotSent(ctx context.Context, id int64, next time.Time, reason string) error {
+	_, err := o.db.ExecContext(ctx, `UPDATE alert_outbox SET attempts = attempts + 1, next_at = $1, last_error = $2, sent_at = '' WHERE id = $3 AND state = 'pending'`, ftime(next), reason, id)
+	if err != nil {
+		return fmt.Errorf("alerting: retry: %w", err)
+	}
+	return nil
+}
+
+// MarkSent records, before the Slack call that may post a message, that
+// an attempt began at: if the process dies before Done, the next attempt
+// looks for the message in the channel instead of posting it again.
+func (o *Outbox) MarkSent(ctx context.Context, id int64, at time.Time) error {
+	_, err := o.db.ExecContext(ctx, `UPDATE alert_outbox SET sent_at = $1 WHERE id = $2 AND state = 'pending'`, ftime(at), id)
+	if err != nil {
+		return fmt.Errorf("alerting: mark sent: %w", err)
+	}
+	return nil
+}
+
+// ChannelIDOf returns the Slack id recorded for a channel name by an
+// earlier delivery; ok is false when none was.
+func (o *Outbox) ChannelIDOf(ctx context.Context, channel string) (id string, ok bool, err error) {
+	err = o.db.QueryRowContext(ctx, `SELECT channel_id FROM alert_channels WHERE channel = $1`, channel).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("alerting: channel id: %w", err)
+	}
+	return id, true, nil
 }
 
 // Wait makes a delivery due again at next without counting an attempt: it
