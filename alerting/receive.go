@@ -3,7 +3,10 @@ package alerting
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/furrowdev/furrow/internal/chsql"
 )
 
 // Receive takes a webhook body of source (SourceGrafana or
@@ -46,4 +49,38 @@ func (c *Component) receive(ctx context.Context, source string, body []byte, now
 	c.m.received.WithLabelValues(source).Add(float64(len(n.Alerts)))
 	c.m.recorded.WithLabelValues(source).Add(float64(res.Deliveries))
 	return res, nil
+}
+
+// Received reports whether a webhook body of source is in alert_events
+// already: a replay skips it, so that replaying the same files again
+// changes nothing, not even the outbox's fire counts (which, unlike its
+// deliveries, have no dedup key: a sender's retry is a real fire).
+func (h *History) Received(ctx context.Context, source string, body []byte) (bool, error) {
+	var b strings.Builder
+	q := "SELECT count() FROM " + EventsTable + " WHERE source = " + chsql.QuoteString(source) +
+		" AND notification_id = " + chsql.QuoteString(NotificationID(body))
+	if err := h.s.Query(ctx, &b, q, "TSV"); err != nil {
+		return false, fmt.Errorf("read %s: %w", EventsTable, err)
+	}
+	return strings.TrimSpace(b.String()) != "0", nil
+}
+
+// Replay is Receive for a body that may have been received before: one
+// the history holds already is skipped (skipped true, nothing recorded).
+// Receiving old bodies again after newer ones would move the groups'
+// state back in time (a replayed resolve would close the episode that
+// followed it); the history's record of what was received prevents that.
+// Without a history, Replay is Receive.
+func (c *Component) Replay(ctx context.Context, source string, body []byte, at time.Time) (res Recorded, skipped bool, err error) {
+	if c.deps.History != nil {
+		seen, err := c.deps.History.Received(ctx, source, body)
+		if err != nil {
+			return Recorded{}, false, err
+		}
+		if seen {
+			return Recorded{}, true, nil
+		}
+	}
+	res, err = c.Receive(ctx, source, body, at)
+	return res, false, err
 }
