@@ -35,6 +35,8 @@ const (
 	QueryTypeCostNetwork   = "cost_network"
 	QueryTypeCostSummary   = "cost_summary"
 	QueryTypeCostAnomalies = "cost_anomalies"
+	// The alert history: QueryTypeAlerts, QueryTypeAlertAnnotations
+	// (alerts.go).
 )
 
 // Query is a panel query's model (DataQuery.JSON).
@@ -82,6 +84,9 @@ type Query struct {
 	// workloads, zones, classes, teams (from the ownership catalog),
 	// cost_teams or services (from the allocated bill).
 	Values string `json:"values,omitempty"`
+	// AlertName narrows the alert history query types (with Namespace):
+	// a name or a comma-separated list; All or empty for every one.
+	AlertName string `json:"alertname,omitempty"`
 	// AdHocFilters are the dashboard's ad hoc filters, as the frontend
 	// passes them.
 	AdHocFilters []AdHocFilter `json:"adHocFilters,omitempty"`
@@ -105,6 +110,10 @@ var valueLists = map[string]string{
 	"teams":      "SELECT DISTINCT team FROM namespace_owners WHERE team != '' ORDER BY team",
 	"cost_teams": "SELECT DISTINCT team FROM cost_daily WHERE team != '' ORDER BY team",
 	"services":   "SELECT DISTINCT service_name FROM cost_daily WHERE service_name != '' ORDER BY service_name",
+	// The alert history's namespaces ("(no namespace)" for the default
+	// route's alerts) and alert names.
+	"alert_namespaces": "SELECT DISTINCT if(namespace = '', '(no namespace)', namespace) AS n FROM alert_events ORDER BY n",
+	"alertnames":       "SELECT DISTINCT alertname FROM alert_events WHERE alertname != '' ORDER BY alertname",
 }
 
 // valueListNames are the values a values query takes, for messages.
@@ -152,8 +161,10 @@ func (d *Datasource) run(ctx context.Context, q backend.DataQuery, a attribution
 			return badRequest("a cost time series needs a granularity: hour, day or month")
 		}
 		frames, err = d.runCost(ctx, m, tr, q.RefID)
+	case QueryTypeAlerts, QueryTypeAlertAnnotations:
+		frames, err = d.runAlerts(ctx, m, tr, q.RefID, a)
 	default:
-		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew, cost, cost_network, cost_summary, cost_anomalies, values or changes", m.QueryType))
+		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew, cost, cost_network, cost_summary, cost_anomalies, alerts, alert_annotations, values or changes", m.QueryType))
 	}
 	if err != nil {
 		return errorResponse(err)

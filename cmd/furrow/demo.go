@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -53,6 +57,42 @@ locality load balancing.`,
 	gen.Flags().IntVar(&days, "days", 0, "days of data (default 2)")
 	gen.Flags().IntVar(&flowsPerHour, "flows-per-hour", 0, "flow records per hour (default ~20k)")
 	gen.Flags().StringVar(&start, "start", "", "first day (YYYY-MM-DD, default 2026-11-01)")
-	cmd.AddCommand(gen)
+	cmd.AddCommand(gen, newDemoSlackCommand())
+	return cmd
+}
+
+// newDemoSlackCommand serves demo.SlackStandIn until interrupted.
+func newDemoSlackCommand() *cobra.Command {
+	var listen string
+	cmd := &cobra.Command{
+		Use:   "slack",
+		Short: "A local stand-in for Slack's Web API (not Slack): prints each alert message posted or updated",
+		Long: `Answers chat.postMessage, chat.update and auth.test as Slack's Web API does
+and prints each message as one line: point alerting.slack.api_url at
+http://LISTEN/api/ (any token) to see what alert delivery sends. Nothing
+leaves the machine; make run starts it for the demo.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := signalContext()
+			defer cancel()
+			ln, err := net.Listen("tcp", listen)
+			if err != nil {
+				return err
+			}
+			srv := &http.Server{Handler: demo.NewSlackStandIn(cmd.OutOrStdout()), ReadHeaderTimeout: 10 * time.Second}
+			fmt.Fprintf(cmd.OutOrStdout(), "slack stand-in: listening on http://%s/api/ (a local stand-in, not Slack: nothing leaves this machine)\n", ln.Addr())
+			go func() {
+				<-ctx.Done()
+				sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer scancel()
+				_ = srv.Shutdown(sctx)
+			}()
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8090", "address to listen on (keep it on loopback)")
 	return cmd
 }

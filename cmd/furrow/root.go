@@ -57,6 +57,7 @@ func newRootCommand() *cobra.Command {
 		newDashboardsCommand(a),
 		newCatalogCommand(a),
 		newCostCommand(a),
+		newAlertsCommand(a),
 	)
 	// cobra adds help and completion only when it executes; add them now so
 	// that the unknown-command check lists and accepts them.
