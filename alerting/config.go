@@ -41,6 +41,10 @@ type Configuration struct {
 	// the others; after a crash, its deliveries come due again after it.
 	// Longer than slack.timeout.
 	ClaimLease time.Duration `yaml:"claim_lease"`
+	// ReportInterval is how often each channel gets a report of what fires
+	// there and for how long, what resolved and what is snoozed (at the
+	// interval's boundaries, UTC); 0 sends none.
+	ReportInterval time.Duration `yaml:"report_interval"`
 }
 
 // SourcesConfiguration holds the credentials per webhook source.
@@ -87,6 +91,7 @@ func DefaultConfiguration() Configuration {
 		DeliveryInterval:   time.Second,
 		MaxBackoff:         5 * time.Minute,
 		ClaimLease:         DefaultClaimLease,
+		ReportInterval:     time.Hour,
 	}
 }
 
@@ -115,6 +120,9 @@ func (c Configuration) Validate() error {
 	}
 	if timeout := c.Slack.Timeout; c.ClaimLease < time.Second || (timeout > 0 && c.ClaimLease <= timeout) {
 		errs = append(errs, fmt.Errorf("alerting.claim_lease: at least 1s and longer than alerting.slack.timeout (%s)", c.Slack.Timeout))
+	}
+	if c.ReportInterval < 0 || (c.ReportInterval > 0 && c.ReportInterval < time.Minute) {
+		errs = append(errs, errors.New("alerting.report_interval: 0 (no reports) or at least 1m"))
 	}
 	if c.MaxBackoff < time.Second {
 		errs = append(errs, errors.New("alerting.max_backoff: at least 1s"))

@@ -66,6 +66,7 @@ func newE2EWith(t *testing.T, st *state.Store, h *History) *e2e {
 	cfg.DefaultChannel = e2eChannel
 	cfg.Sources.Alertmanager.BearerToken = e2eBearer
 	cfg.Sources.Grafana.HMACSecret = e2eHMAC
+	cfg.ReportInterval = 0 // TestE2EReport turns them on
 	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := New(cfg, Dependencies{State: st, Registry: e.reg, Now: e.clock, Logger: logger, History: h})
 	require.NoError(t, err)

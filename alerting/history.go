@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -62,7 +63,7 @@ type DeliveryRecord struct {
 	GroupKey   string
 	Namespace  string
 	AlertName  string
-	// Kind is post, update, reply, remind, snoozed or suppressed.
+	// Kind is post, update, reply, remind, report, snoozed or suppressed.
 	Kind    string
 	Channel string
 	// Status is ok, retry or failed.
@@ -77,6 +78,9 @@ type DeliveryRecord struct {
 // History writes alerts and delivery outcomes to ClickHouse.
 type History struct {
 	s store.Store
+
+	mu sync.Mutex
+	q  *historyQueue // between Start and Stop (history_queue.go)
 }
 
 // NewHistory returns a History writing to s, migrated to 0015 or later.
@@ -93,8 +97,13 @@ func NotificationID(body []byte) string {
 // deduplication token is derived from the source and the body's hash, so
 // the same body received again (a sender's retry, even at another
 // receivedAt) stores nothing new within the table's deduplication window.
+// Between Start and Stop the rows are queued and inserted within 200 ms,
+// a body received again among the last 10,000 queued once.
 func (h *History) RecordEvents(ctx context.Context, n Notification, groups []Group, receivedAt time.Time, body []byte) error {
 	id := NotificationID(body)
+	if q := h.queue(); q != nil {
+		return q.enqueueEvents(ctx, n, groups, receivedAt, id)
+	}
 	b := eventsBlock(n, groups, receivedAt, id)
 	if b.Rows() == 0 {
 		return nil
@@ -112,6 +121,9 @@ func (h *History) RecordDelivery(ctx context.Context, d DeliveryRecord) error {
 	if err := d.validate(); err != nil {
 		return err
 	}
+	if q := h.queue(); q != nil {
+		return q.enqueueDelivery(ctx, d)
+	}
 	b, tok := deliveryBlock(d)
 	if err := h.s.Insert(ctx, DeliveriesTable, b, tok); err != nil {
 		return fmt.Errorf("insert into %s: %w", DeliveriesTable, err)
@@ -121,9 +133,9 @@ func (h *History) RecordDelivery(ctx context.Context, d DeliveryRecord) error {
 
 func (d DeliveryRecord) validate() error {
 	switch d.Kind {
-	case KindPost, KindUpdate, KindReply, KindRemind, KindSnoozed, KindSuppressed:
+	case KindPost, KindUpdate, KindReply, KindRemind, KindReport, KindSnoozed, KindSuppressed:
 	default:
-		return fmt.Errorf("%w: kind %q is not post, update, reply, remind, snoozed or suppressed", ErrBadDelivery, d.Kind)
+		return fmt.Errorf("%w: kind %q is not post, update, reply, remind, report, snoozed or suppressed", ErrBadDelivery, d.Kind)
 	}
 	switch d.Status {
 	case AttemptOK, AttemptRetry, AttemptFailed:
@@ -176,57 +188,85 @@ func dbTime(t time.Time) proto.Nullable[time.Time] {
 
 // eventsBlock encodes the alerts of groups as an alert_events block.
 func eventsBlock(n Notification, groups []Group, receivedAt time.Time, id string) store.Block {
-	var (
-		received                     = newDateTime64Col()
-		source, receiver             = newLowCardinalityCol(), newLowCardinalityCol()
-		groupKey, fingerprint        = new(proto.ColStr), new(proto.ColStr)
-		namespace, alertname, status = newLowCardinalityCol(), newLowCardinalityCol(), newLowCardinalityCol()
-		startsAt                     = proto.NewColNullable[time.Time](newDateTime64Col())
-		endsAt                       = proto.NewColNullable[time.Time](newDateTime64Col())
-		labels, annotations          = newStringMap(), newStringMap()
-		value                        = proto.NewColNullable[float64](new(proto.ColFloat64))
-		generatorURL, notificationID = new(proto.ColStr), new(proto.ColStr)
-		receivedUTC                  = receivedAt.UTC()
-	)
+	c := newEventCols()
+	c.add(n, groups, receivedAt, id)
+	return c.block()
+}
+
+// eventCols are alert_events' columns, filled by add, one notification at
+// a time (the background writer puts many in one block).
+type eventCols struct {
+	received                     *proto.ColDateTime64
+	source, receiver             *proto.ColLowCardinality[string]
+	groupKey, fingerprint        *proto.ColStr
+	namespace, alertname, status *proto.ColLowCardinality[string]
+	startsAt, endsAt             *proto.ColNullable[time.Time]
+	labels, annotations          *proto.ColMap[string, string]
+	value                        *proto.ColNullable[float64]
+	generatorURL, notificationID *proto.ColStr
+	rows                         int
+}
+
+func newEventCols() *eventCols {
+	return &eventCols{
+		received: newDateTime64Col(),
+		source:   newLowCardinalityCol(), receiver: newLowCardinalityCol(),
+		groupKey: new(proto.ColStr), fingerprint: new(proto.ColStr),
+		namespace: newLowCardinalityCol(), alertname: newLowCardinalityCol(), status: newLowCardinalityCol(),
+		startsAt: proto.NewColNullable[time.Time](newDateTime64Col()),
+		endsAt:   proto.NewColNullable[time.Time](newDateTime64Col()),
+		labels:   newStringMap(), annotations: newStringMap(),
+		value:        proto.NewColNullable[float64](new(proto.ColFloat64)),
+		generatorURL: new(proto.ColStr), notificationID: new(proto.ColStr),
+	}
+}
+
+// add appends one row per alert of groups.
+func (c *eventCols) add(n Notification, groups []Group, receivedAt time.Time, id string) {
+	receivedUTC := receivedAt.UTC()
 	for _, g := range groups {
 		for _, a := range g.Alerts {
-			received.Append(receivedUTC)
-			source.Append(n.Source)
-			receiver.Append(n.Receiver)
-			groupKey.Append(g.Key)
-			namespace.Append(g.Namespace)
-			alertname.Append(g.AlertName)
-			fingerprint.Append(a.Fingerprint)
-			status.Append(a.Status)
-			startsAt.Append(dbTime(a.StartsAt))
-			endsAt.Append(dbTime(a.EndsAt))
-			labels.Append(nonNil(a.Labels))
-			annotations.Append(nonNil(a.Annotations))
+			c.rows++
+			c.received.Append(receivedUTC)
+			c.source.Append(n.Source)
+			c.receiver.Append(n.Receiver)
+			c.groupKey.Append(g.Key)
+			c.namespace.Append(g.Namespace)
+			c.alertname.Append(g.AlertName)
+			c.fingerprint.Append(a.Fingerprint)
+			c.status.Append(a.Status)
+			c.startsAt.Append(dbTime(a.StartsAt))
+			c.endsAt.Append(dbTime(a.EndsAt))
+			c.labels.Append(nonNil(a.Labels))
+			c.annotations.Append(nonNil(a.Annotations))
 			if v, ok := alertValue(a, ""); ok && !math.IsInf(v, 0) {
-				value.Append(proto.NewNullable(v))
+				c.value.Append(proto.NewNullable(v))
 			} else {
-				value.Append(proto.Null[float64]())
+				c.value.Append(proto.Null[float64]())
 			}
-			generatorURL.Append(a.GeneratorURL)
-			notificationID.Append(id)
+			c.generatorURL.Append(a.GeneratorURL)
+			c.notificationID.Append(id)
 		}
 	}
+}
+
+func (c *eventCols) block() store.Block {
 	return store.Block{Columns: proto.Input{
-		{Name: "received_at", Data: received},
-		{Name: "source", Data: source},
-		{Name: "receiver", Data: receiver},
-		{Name: "group_key", Data: groupKey},
-		{Name: "namespace", Data: namespace},
-		{Name: "alertname", Data: alertname},
-		{Name: "fingerprint", Data: fingerprint},
-		{Name: "status", Data: status},
-		{Name: "starts_at", Data: startsAt},
-		{Name: "ends_at", Data: endsAt},
-		{Name: "labels", Data: labels},
-		{Name: "annotations", Data: annotations},
-		{Name: "value", Data: value},
-		{Name: "generator_url", Data: generatorURL},
-		{Name: "notification_id", Data: notificationID},
+		{Name: "received_at", Data: c.received},
+		{Name: "source", Data: c.source},
+		{Name: "receiver", Data: c.receiver},
+		{Name: "group_key", Data: c.groupKey},
+		{Name: "namespace", Data: c.namespace},
+		{Name: "alertname", Data: c.alertname},
+		{Name: "fingerprint", Data: c.fingerprint},
+		{Name: "status", Data: c.status},
+		{Name: "starts_at", Data: c.startsAt},
+		{Name: "ends_at", Data: c.endsAt},
+		{Name: "labels", Data: c.labels},
+		{Name: "annotations", Data: c.annotations},
+		{Name: "value", Data: c.value},
+		{Name: "generator_url", Data: c.generatorURL},
+		{Name: "notification_id", Data: c.notificationID},
 	}}
 }
 
@@ -240,42 +280,65 @@ func nonNil(m map[string]string) map[string]string {
 // deliveryBlock encodes d as a one-row alert_deliveries block, with the
 // token of its content.
 func deliveryBlock(d DeliveryRecord) (store.Block, string) {
-	at := newDateTime64Col()
-	deliveryID, groupKey, errText := new(proto.ColStr), new(proto.ColStr), new(proto.ColStr)
-	namespace, alertname := newLowCardinalityCol(), newLowCardinalityCol()
-	kind, channel, status := newLowCardinalityCol(), newLowCardinalityCol(), newLowCardinalityCol()
-	lag := new(proto.ColUInt64)
+	c := newDeliveryCols()
+	tok := c.add(d)
+	return c.block(), tok
+}
 
+// deliveryCols are alert_deliveries' columns, filled by add.
+type deliveryCols struct {
+	at                            *proto.ColDateTime64
+	deliveryID, groupKey, errText *proto.ColStr
+	namespace, alertname          *proto.ColLowCardinality[string]
+	kind, channel, status         *proto.ColLowCardinality[string]
+	lag                           *proto.ColUInt64
+}
+
+func newDeliveryCols() *deliveryCols {
+	return &deliveryCols{
+		at:         newDateTime64Col(),
+		deliveryID: new(proto.ColStr), groupKey: new(proto.ColStr), errText: new(proto.ColStr),
+		namespace: newLowCardinalityCol(), alertname: newLowCardinalityCol(),
+		kind: newLowCardinalityCol(), channel: newLowCardinalityCol(), status: newLowCardinalityCol(),
+		lag: new(proto.ColUInt64),
+	}
+}
+
+// add appends d and returns the token of its content.
+func (c *deliveryCols) add(d DeliveryRecord) string {
 	ms := d.At.UTC().Truncate(time.Millisecond)
 	lagMS := uint64(0)
 	if d.Lag > 0 {
 		lagMS = uint64(d.Lag / time.Millisecond)
 	}
 	e := truncateUTF8(d.Error, maxErrorBytes)
-	at.Append(ms)
-	deliveryID.Append(d.DeliveryID)
-	groupKey.Append(d.GroupKey)
-	namespace.Append(d.Namespace)
-	alertname.Append(d.AlertName)
-	kind.Append(d.Kind)
-	channel.Append(d.Channel)
-	status.Append(d.Status)
-	errText.Append(e)
-	lag.Append(lagMS)
-	tok := historyToken(DeliveriesTable, ms.Format(time.RFC3339Nano), d.DeliveryID, d.GroupKey, d.Namespace, d.AlertName,
+	c.at.Append(ms)
+	c.deliveryID.Append(d.DeliveryID)
+	c.groupKey.Append(d.GroupKey)
+	c.namespace.Append(d.Namespace)
+	c.alertname.Append(d.AlertName)
+	c.kind.Append(d.Kind)
+	c.channel.Append(d.Channel)
+	c.status.Append(d.Status)
+	c.errText.Append(e)
+	c.lag.Append(lagMS)
+	return historyToken(DeliveriesTable, ms.Format(time.RFC3339Nano), d.DeliveryID, d.GroupKey, d.Namespace, d.AlertName,
 		d.Kind, d.Channel, d.Status, e, fmt.Sprint(lagMS))
+}
+
+func (c *deliveryCols) block() store.Block {
 	return store.Block{Columns: proto.Input{
-		{Name: "at", Data: at},
-		{Name: "delivery_id", Data: deliveryID},
-		{Name: "group_key", Data: groupKey},
-		{Name: "namespace", Data: namespace},
-		{Name: "alertname", Data: alertname},
-		{Name: "kind", Data: kind},
-		{Name: "channel", Data: channel},
-		{Name: "status", Data: status},
-		{Name: "error", Data: errText},
-		{Name: "lag_ms", Data: lag},
-	}}, tok
+		{Name: "at", Data: c.at},
+		{Name: "delivery_id", Data: c.deliveryID},
+		{Name: "group_key", Data: c.groupKey},
+		{Name: "namespace", Data: c.namespace},
+		{Name: "alertname", Data: c.alertname},
+		{Name: "kind", Data: c.kind},
+		{Name: "channel", Data: c.channel},
+		{Name: "status", Data: c.status},
+		{Name: "error", Data: c.errText},
+		{Name: "lag_ms", Data: c.lag},
+	}}
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a character,

@@ -49,8 +49,9 @@ type Component struct {
 	token, signingSecret config.Secret
 	slack                *Slack
 
-	loop *every.Loop
-	m    metrics
+	loop       *every.Loop
+	lastReport time.Time // the last report slot enqueued (reportDue)
+	m          metrics
 }
 
 type metrics struct {
@@ -124,12 +125,25 @@ func (c *Component) Outbox() *Outbox { return c.outbox }
 // Start launches the delivery worker: every delivery_interval it claims
 // the due deliveries and makes them.
 func (c *Component) Start(ctx context.Context) error {
+	if c.deps.History != nil {
+		// The history is written in the background from now on.
+		if err := c.deps.History.Start(ctx, c.logger); err != nil {
+			return err
+		}
+	}
 	c.loop = every.Start(ctx, c.cfg.DeliveryInterval, c.Deliver)
 	return nil
 }
 
-// Stop waits for the delivery in progress.
-func (c *Component) Stop(ctx context.Context) error { return c.loop.Stop(ctx) }
+// Stop waits for the delivery in progress, then writes the history still
+// queued.
+func (c *Component) Stop(ctx context.Context) error {
+	err := c.loop.Stop(ctx)
+	if c.deps.History != nil {
+		err = errors.Join(err, c.deps.History.Stop(ctx))
+	}
+	return err
+}
 
 // deliverBatch is how many deliveries one run claims.
 const deliverBatch = 100
@@ -137,6 +151,7 @@ const deliverBatch = 100
 // Deliver makes the due deliveries, one at a time in the order they were
 // recorded. The worker calls it; tests may too.
 func (c *Component) Deliver(ctx context.Context) {
+	c.reportDue(ctx, c.deps.Now())
 	due, err := c.outbox.Due(ctx, c.deps.Now(), deliverBatch)
 	if err != nil {
 		c.logger.Error("alerting: read the outbox", "err", err)
@@ -157,7 +172,7 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 	var channelID, ts string
 	var err error
 	switch d.Kind {
-	case KindPost, KindRemind:
+	case KindPost, KindRemind, KindReport:
 		channelID, ts, err = c.post(ctx, d, d.Channel, "", now)
 	case KindUpdate, KindReply:
 		var ok bool

@@ -47,6 +47,7 @@ alerting:
   default_channel: "#alerts"
   delivery_interval: 100ms
   claim_lease: 3s
+  report_interval: 0s
   slack:
     api_url: %s
     token: %s
