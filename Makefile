@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-chromium setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost clean
 
 all: build
 
@@ -41,7 +41,11 @@ setup-frontend:
 setup-postgres:
 	@bash scripts/setup-postgres.sh
 
-setup-test: setup setup-minio setup-k8s setup-node-client setup-frontend setup-postgres
+## setup-chromium: Debian's chromium for the /alerts page's browser test (installed when missing)
+setup-chromium:
+	@bash scripts/setup-chromium.sh
+
+setup-test: setup setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-chromium
 
 build: setup
 	go build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(FURROW) ./cmd/furrow

@@ -22,6 +22,7 @@ import (
 
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/internal/testenv/chtest"
+	"github.com/furrowdev/furrow/internal/testenv/slackapi"
 	"github.com/furrowdev/furrow/migrations"
 	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/store"
@@ -80,6 +81,8 @@ func newPageHarness(t *testing.T, o pageOptions) *pageHarness {
 	h := &pageHarness{t: t, srv: srv, ch: ch, now: time.Now().UTC().Truncate(time.Millisecond)}
 	cfg := DefaultConfiguration()
 	cfg.Enabled = true
+	cfg.Slack.APIURL = slackapi.New(t, e2eToken).URL()
+	cfg.Slack.Token = e2eToken
 	owners := func(cluster, namespace string) (Owner, bool) {
 		switch namespace {
 		case "whatever/promstack":
@@ -334,6 +337,7 @@ func TestPageView(t *testing.T) {
 	require.Contains(t, rec.Body.String(), "No alert received in the last 24 h.")
 
 	whs := h.feed(sharedWebhooks(t), h.viaRouter)
+	h.c.Deliver(context.Background()) // to the local Slack API: the groups get their message links
 	cur, err := h.c.Outbox().Current(context.Background(), h.clock())
 	require.NoError(t, err)
 	require.NotEmpty(t, cur)
@@ -345,10 +349,16 @@ func TestPageView(t *testing.T) {
 	require.Contains(t, rec.Header().Get("Content-Security-Policy"), "default-src 'none'")
 	require.Equal(t, "DENY", rec.Header().Get("X-Frame-Options"))
 	// Every current group has its row, under its namespace, with its name.
+	links := 0
 	for _, g := range cur {
 		require.Contains(t, page, `id="g-`+g.Key+`"`, g.AlertName)
 		require.Contains(t, page, template_escape(orDefault(g.AlertName, "(unnamed alert)")))
+		for _, m := range g.Messages {
+			require.Contains(t, page, `<a href="`+messageLink(m.ChannelID, m.TS)+`" rel="noreferrer">`+template_escape(m.Channel)+`</a>`)
+			links++
+		}
 	}
+	require.Equal(t, len(cur), links, "every current group was posted once")
 	require.Contains(t, page, "<code>whatever/promstack</code>")
 	require.Contains(t, page, "<code>(no namespace)</code>")
 	require.Contains(t, page, `<td class="owner">Platform</td>`)
@@ -369,9 +379,9 @@ func TestPageView(t *testing.T) {
 
 	// The history section: every namespace with its counts.
 	for _, s := range wantSummary(t, whs, pageNoisiest) {
-		row := fmt.Sprintf(`<td class="num fired">%d</td>
-<td class="num resolved">%d</td>
-<td class="num still-firing">%d</td>`, s.Fired, s.Resolved, s.StillFiring)
+		row := fmt.Sprintf(`<td class="num n-fired">%d</td>
+<td class="num n-resolved">%d</td>
+<td class="num n-still-firing">%d</td>`, s.Fired, s.Resolved, s.StillFiring)
 		require.Contains(t, page, `<tr data-namespace="`+template_escape(s.Namespace)+`">`)
 		require.Contains(t, page, row, s.Namespace)
 		for _, n := range s.Noisiest {

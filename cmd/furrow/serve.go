@@ -123,6 +123,8 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		}
 		alerts.Routes(ingest, srv.SelfAuthenticated())
 		alerts.APIRoutes(read, srv.Group(api.ScopeWrite))
+		// The /alerts page: a token as the basic password, CSRF-checked forms.
+		alerts.PageRoutes(srv.Pages(api.ScopeRead), srv.Pages(api.ScopeWrite))
 	}
 
 	comps := &components{logger: a.logger}
