@@ -56,6 +56,9 @@ func (c *Component) receive(ctx context.Context, source string, body []byte, now
 // changes nothing, not even the outbox's fire counts (which, unlike its
 // deliveries, have no dedup key: a sender's retry is a real fire).
 func (h *History) Received(ctx context.Context, source string, body []byte) (bool, error) {
+	if q := h.queue(); q != nil && q.received(source, NotificationID(body)) {
+		return true, nil // queued, or stored recently
+	}
 	var b strings.Builder
 	q := "SELECT count() FROM " + EventsTable + " WHERE source = " + chsql.QuoteString(source) +
 		" AND notification_id = " + chsql.QuoteString(NotificationID(body))
