@@ -3,7 +3,7 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, Select, TextArea } from '@grafana/ui';
 
 import type { DataSource } from './datasource';
-import { costDimensions, FurrowOptions, FurrowQuery, QueryType, QueryTypes, trafficClasses } from './types';
+import { alertMetrics, costDimensions, FurrowOptions, FurrowQuery, QueryType, QueryTypes, trafficClasses } from './types';
 
 type Props = QueryEditorProps<DataSource, FurrowQuery, FurrowOptions>;
 
@@ -17,6 +17,8 @@ const typeOptions: Array<SelectableValue<QueryType>> = [
   { label: 'Cost: network', value: QueryTypes.CostNetwork, description: 'Data transfer and NAT on the bill against what went to sending namespaces' },
   { label: 'Cost: month to date', value: QueryTypes.CostSummary, description: 'Month to date and forecast per team, as of the end of the time range' },
   { label: 'Cost anomalies', value: QueryTypes.CostAnomalies, description: 'Unintended increases per owner and service (annotations or a table)' },
+  { label: 'Alerts', value: QueryTypes.Alerts, description: 'Alert history: fired, resolved, firing per step or over the range, time to resolve' },
+  { label: 'Alerts as annotations', value: QueryTypes.AlertAnnotations, description: 'Each alert from fired to resolved, on the graphs' },
   { label: 'SQL', value: QueryTypes.SQL, description: 'Read-only ClickHouse SQL with the ClickHouse datasource macros' },
 ];
 
@@ -30,7 +32,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
     }
   };
   const text = (
-    key: 'cluster' | 'namespace' | 'workload' | 'at' | 'window' | 'team' | 'project' | 'service' | 'currency',
+    key: 'cluster' | 'namespace' | 'workload' | 'at' | 'window' | 'team' | 'project' | 'service' | 'currency' | 'alertname',
     label: string,
     placeholder: string
   ) => (
@@ -68,7 +70,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             />
           </InlineField>
         )}
-        {(q.queryType === QueryTypes.SQL || q.queryType === QueryTypes.CostPerDay || q.queryType === QueryTypes.Cost) && (
+        {(q.queryType === QueryTypes.SQL || q.queryType === QueryTypes.CostPerDay || q.queryType === QueryTypes.Cost || q.queryType === QueryTypes.Alerts) && (
           <InlineField label="Format" labelWidth={12}>
             <RadioButtonGroup
               options={[
@@ -76,7 +78,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
                 { label: 'Table', value: 'table' },
               ]}
               value={q.format ?? (q.queryType === QueryTypes.CostPerDay ? 'time_series' : 'table')}
-              disabled={q.queryType === QueryTypes.Cost && !q.granularity}
+              disabled={(q.queryType === QueryTypes.Cost && !q.granularity) || (q.queryType === QueryTypes.Alerts && q.metric === 'resolve_time')}
               onChange={(v) => set({ format: v as FurrowQuery['format'] })}
             />
           </InlineField>
@@ -203,6 +205,46 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             {text('currency', 'Currency', 'all, e.g. USD')}
           </InlineFieldRow>
         </>
+      )}
+      {q.queryType === QueryTypes.Alerts && (
+        <InlineFieldRow>
+          <InlineField label="Metric" labelWidth={12} tooltip="Episodes that began, ended, or were firing in each step; time to resolve is a table">
+            <RadioButtonGroup
+              options={alertMetrics.map((m) => ({ label: m.replace('_', ' '), value: m }))}
+              value={q.metric ?? 'fired'}
+              onChange={(v) => set({ metric: v as FurrowQuery['metric'], ...(v === 'resolve_time' ? { format: 'table' as const } : {}) })}
+            />
+          </InlineField>
+          <InlineField label="By" labelWidth={12}>
+            <RadioButtonGroup
+              options={[
+                { label: 'Namespace', value: 'namespace' },
+                { label: 'Alert name', value: 'alertname' },
+                { label: 'Both', value: 'namespace,alertname' },
+                { label: 'None', value: 'none' },
+              ]}
+              value={q.by ?? 'none'}
+              onChange={(v) => set({ by: v as string })}
+            />
+          </InlineField>
+          <InlineField label="Step" labelWidth={12} tooltip="Of a time series; empty: Grafana's interval">
+            <RadioButtonGroup
+              options={[
+                { label: 'Auto', value: '' },
+                { label: 'Hour', value: 'hour' },
+                { label: 'Day', value: 'day' },
+              ]}
+              value={q.granularity ?? ''}
+              onChange={(v) => set({ granularity: v as FurrowQuery['granularity'] })}
+            />
+          </InlineField>
+        </InlineFieldRow>
+      )}
+      {(q.queryType === QueryTypes.Alerts || q.queryType === QueryTypes.AlertAnnotations) && (
+        <InlineFieldRow>
+          {text('namespace', 'Namespace', 'all, or $namespace')}
+          {text('alertname', 'Alert name', 'all, or $alertname')}
+        </InlineFieldRow>
       )}
       {(q.queryType === QueryTypes.BeforeAfter || q.queryType === QueryTypes.Changes) && (
         <InlineFieldRow>

@@ -62,3 +62,11 @@ test('interpolateQuery fills the cost fields; All stays $__all', () => {
   assert.equal(q.currency, 'EUR');
   assert.equal(q.granularity, 'day');
 });
+
+test('interpolateQuery fills the alert history filters', () => {
+  const replace = replacer({ namespace: ['cart', 'orders'], alertname: ALL });
+  const q = interpolateQuery({ refId: 'A', queryType: QueryTypes.Alerts, namespace: '${namespace}', alertname: '$alertname', metric: 'fired' }, replace);
+  assert.equal(q.namespace, 'cart,orders');
+  assert.equal(q.alertname, ALL);
+  assert.equal(q.metric, 'fired');
+});

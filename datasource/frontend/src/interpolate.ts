@@ -50,6 +50,7 @@ export function interpolateQuery(q: FurrowQuery, replace: Replace, filters: AdHo
   out.project = field(q.project);
   out.service = field(q.service);
   out.currency = field(q.currency);
+  out.alertname = field(q.alertname);
   if (q.classes) {
     out.classes = q.classes.flatMap((c) => replace(c, plainValue).split(',')).filter((c) => c !== '');
   }

@@ -14,6 +14,8 @@ export const QueryTypes = {
   CostNetwork: 'cost_network',
   CostSummary: 'cost_summary',
   CostAnomalies: 'cost_anomalies',
+  Alerts: 'alerts',
+  AlertAnnotations: 'alert_annotations',
 } as const;
 
 export type QueryType = (typeof QueryTypes)[keyof typeof QueryTypes];
@@ -22,7 +24,7 @@ export type QueryType = (typeof QueryTypes)[keyof typeof QueryTypes];
 export interface FurrowQuery extends DataQuery {
   queryType?: QueryType;
   rawSql?: string;
-  format?: 'table' | 'time_series';
+  format?: 'table' | 'time_series' | 'annotations';
   // by: top_talkers' grouping (namespace, workload, zone, team); cost's
   // dimensions, comma-separated (team,project,namespace).
   by?: string;
@@ -34,22 +36,30 @@ export interface FurrowQuery extends DataQuery {
   window?: string;
   limit?: number;
   granularity?: '' | 'hour' | 'day' | 'month';
-  metric?: 'billed' | 'effective';
+  // metric: cost's billed or effective; alerts' fired, resolved, firing
+  // or resolve_time (a table).
+  metric?: 'billed' | 'effective' | AlertMetric;
   shared?: 'spread' | 'apart';
   team?: string;
   project?: string;
   service?: string;
   currency?: string;
+  // alertname narrows the alert history (with namespace).
+  alertname?: string;
   values?: ValueList;
   adHocFilters?: AdHocFilter[];
 }
 
 // The lists a values query (a template variable) takes.
-export const valueLists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes', 'teams', 'cost_teams', 'services'] as const;
+export const valueLists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes', 'teams', 'cost_teams', 'services', 'alert_namespaces', 'alertnames'] as const;
 export type ValueList = (typeof valueLists)[number];
 
 // The dimensions of a cost breakdown (furrow's query/cost).
 export const costDimensions = ['team', 'project', 'namespace', 'workload', 'cluster', 'service', 'account', 'billing_account', 'region', 'usage_type', 'category', 'rule'];
+
+// The measures of an alerts query (datasource/alerts.go).
+export const alertMetrics = ['fired', 'resolved', 'firing', 'resolve_time'] as const;
+export type AlertMetric = (typeof alertMetrics)[number];
 
 export interface AdHocFilter {
   key: string;
