@@ -50,6 +50,7 @@ var interpolate = strings.NewReplacer(
 	"${namespace}", "$__all",
 	"${change}", "2026-11-02",
 	"${team}", "$__all",
+	"${alertname}", "$__all",
 )
 
 type panelJSON struct {
@@ -117,10 +118,17 @@ func TestDashboardQueriesOnDemo(t *testing.T) {
 				require.NotEmpty(t, r.Frames, "%s / %s", name, p.Title)
 				rows, _ := r.Frames[0].RowLen()
 				require.Positive(t, rows, "%s / %s: empty on the demo data", name, p.Title)
+				if strings.HasPrefix(p.Title, "annotations: ") {
+					// What Grafana draws an annotation from.
+					for _, f := range []string{"time", "title"} {
+						field, _ := r.Frames[0].FieldByName(f)
+						require.NotNil(t, field, "%s / %s: no %s field", name, p.Title, f)
+					}
+				}
 				ran++
 			}
 		}
-		if name == "furrow-cross-zone.json" || name == "furrow-cost.json" {
+		if name == "furrow-cross-zone.json" || name == "furrow-cost.json" || name == "furrow-alerts.json" {
 			require.Positive(t, ran, name)
 		}
 	}

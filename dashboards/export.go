@@ -19,6 +19,7 @@ func All() map[string]*dashboard.DashboardBuilder {
 		"furrow-platform-overview.json": PlatformOverview(),
 		"furrow-infra-doctor.json":      InfraDoctor(),
 		"furrow-cost.json":              Cost(),
+		"furrow-alerts.json":            Alerts(),
 	}
 }
 

@@ -39,6 +39,20 @@ if [[ -f "$DEMO/catalog/hr.yaml" ]]; then
   "$FURROW" --data "$DATA" --config "$CFG" catalog sync --file "$DEMO/catalog/hr.yaml"
   "$FURROW" --data "$DATA" --config "$CFG" catalog apply "$DEMO/catalog/projects.yaml"
 fi
+# Alert delivery: the demo's Alertmanager and Grafana webhooks, replayed at
+# the times they were received, delivered to a local stand-in of Slack's
+# Web API (furrow demo slack: it prints each message; it is not Slack and
+# nothing leaves the machine). Replaying again records nothing.
+SLACK_LISTEN="${SLACK_LISTEN:-127.0.0.1:8091}"
+if [[ -d "$DEMO/alerts" ]]; then
+  echo "== Slack stand-in on http://$SLACK_LISTEN/api/ (a LOCAL STAND-IN, NOT Slack: messages are printed below, nothing is sent)"
+  "$FURROW" demo slack --listen "$SLACK_LISTEN" &
+  slack_pid=$!
+  trap 'kill "$slack_pid" 2>/dev/null || true' EXIT
+  export FURROW_ALERTING_SLACK_API_URL="http://$SLACK_LISTEN/api/" FURROW_ALERTING_SLACK_TOKEN="xoxb-demo-not-a-real-token"
+  echo "== alerts: replaying the demo's webhooks ($DEMO/alerts) at their receive times, delivered to the stand-in"
+  "$FURROW" --data "$DATA" --config "$CFG" alerts replay --deliver "$DEMO/alerts"
+fi
 echo "== cross-zone report (demo: locality load balancing switched on for checkout on 2026-11-02)"
 "$FURROW" --data "$DATA" --config "$CFG" report cross-zone --namespace checkout --at 2026-11-02
 echo
@@ -68,9 +82,13 @@ cat <<MSG
    # the ClickHouse HTTP interface, for Grafana's ClickHouse datasource, DBeaver, clickhouse-go, @clickhouse/client:
    curl -s '127.0.0.1:8080/clickhouse/' --data-binary "SELECT toDate(day) AS d, round(sum(cost_usd), 2) AS usd FROM flow_traffic_daily WHERE traffic_class = 'cross-zone' GROUP BY d ORDER BY d FORMAT PrettyCompact"
    curl -s '127.0.0.1:8080/api/v1/cost/breakdown?by=team&granularity=day&from=2026-11-01&to=2026-11-02&format=table'
+   curl -s '127.0.0.1:8080/api/v1/alerts/current?format=table'     # the demo's alert still firing
+   $FURROW sql -f Pretty "SELECT namespace, alertname, count() AS incidents, round(quantile(0.9)(duration_seconds) / 60, 1) AS p90_minutes FROM alert_incidents GROUP BY ALL ORDER BY incidents DESC LIMIT 10"
+   alerts posted to /api/v1/alerts/alertmanager are delivered to the Slack stand-in ($SLACK_LISTEN, not Slack)
    metrics: curl 127.0.0.1:8080/metrics      stop: Ctrl-C
 MSG
 # The demo directory is the hand-over root, so that `furrow ingest flowlogs
 # ./demo-data/s3` run while the server holds ./data is handed to it.
 DEMO_ABS="$(cd "$DEMO" && pwd)"
-FURROW_HTTP_DEV_MODE=true FURROW_INGEST_ROOTS="['$DEMO_ABS']" exec "$FURROW" --data "$DATA" --config "$CFG" serve
+# Not exec: the EXIT trap stops the Slack stand-in when serve ends.
+FURROW_HTTP_DEV_MODE=true FURROW_INGEST_ROOTS="['$DEMO_ABS']" "$FURROW" --data "$DATA" --config "$CFG" serve

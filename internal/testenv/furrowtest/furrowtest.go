@@ -8,8 +8,10 @@ package furrowtest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	demopkg "github.com/furrowdev/furrow/demo"
 )
 
 // Token is the server's read token (subject "grafana").
@@ -102,7 +106,12 @@ func start() (*Server, error) {
 		{"--data", data, "--config", cfg, "catalog", "apply", filepath.Join(demo, "catalog", "projects.yaml")},
 		{"--data", data, "--config", cfg, "ingest", "billing", filepath.Join(demo, "billing", "cur2"), filepath.Join(demo, "billing", "focus")},
 		{"--data", data, "--config", cfg, "cost", "allocate", "--at", "2026-11-03"},
+		// The demo's alerts at their receive times, delivered to the local
+		// stand-in of Slack (alert_events, alert_deliveries).
+		{"--data", data, "--config", cfg, "alerts", "replay", "--deliver", filepath.Join(demo, "alerts")},
 	}
+	slack := httptest.NewServer(demopkg.NewSlackStandIn(io.Discard))
+	env = append(env, "FURROW_ALERTING_SLACK_API_URL="+slack.URL+"/api/", "FURROW_ALERTING_SLACK_TOKEN=xoxb-furrowtest")
 	for _, s := range steps {
 		if err := run(s...); err != nil {
 			return nil, err
