@@ -96,3 +96,39 @@ func TestREADMEAlertQueries(t *testing.T) {
 	require.Contains(t, p50, "monitoring/KubePersistentVolumeFillingUp")
 	require.Equal(t, "752", p50["monitoring/KubePersistentVolumeFillingUp"], "02:10 to 14:42")
 }
+
+// TestAlertFiltersOnDemo runs the alerts query type with the namespace
+// filters a dashboard variable gives (several values, the alerts without
+// a namespace) on the demo data: only those namespaces come back.
+func TestAlertFiltersOnDemo(t *testing.T) {
+	srv := furrowtest.Demo(t)
+	settings, _ := json.Marshal(map[string]any{"url": srv.URL})
+	inst, err := datasource.NewDatasource(context.Background(), backend.DataSourceInstanceSettings{
+		JSONData: settings, DecryptedSecureJSONData: map[string]string{"token": furrowtest.Token},
+	})
+	require.NoError(t, err)
+	ds := inst.(*datasource.Datasource)
+	for _, c := range []struct {
+		namespace string
+		want      []string
+	}{
+		{"cart,orders", []string{"cart", "orders"}},
+		{"(no namespace)", []string{"(no namespace)"}},
+		{"payments", []string{"payments"}},
+	} {
+		raw, _ := json.Marshal(datasource.Query{QueryType: datasource.QueryTypeAlerts, Format: "table", By: "namespace", Namespace: c.namespace})
+		resp, err := ds.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{RefID: "A", JSON: raw,
+			TimeRange: backend.TimeRange{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)}}}})
+		require.NoError(t, err)
+		r := resp.Responses["A"]
+		require.NoError(t, r.Error, c.namespace)
+		field, _ := r.Frames[0].FieldByName("namespace")
+		require.NotNil(t, field)
+		var got []string
+		for i := range field.Len() {
+			v, _ := field.ConcreteAt(i)
+			got = append(got, v.(string))
+		}
+		require.ElementsMatch(t, c.want, got, c.namespace)
+	}
+}

@@ -106,7 +106,11 @@ func alertFilter(m Query) string {
 			vals = append(vals, v)
 		}
 		if len(vals) > 0 {
-			conds = append(conds, f.col+" IN ("+chsql.QuoteStrings(vals)+")")
+			quoted := make([]string, len(vals))
+			for i, v := range vals {
+				quoted[i] = chsql.QuoteString(v)
+			}
+			conds = append(conds, f.col+" IN ("+strings.Join(quoted, ", ")+")")
 		}
 	}
 	if len(conds) == 0 {
