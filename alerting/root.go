@@ -131,6 +131,7 @@ func (c *Component) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	c.outbox.StartBatching()
 	c.loop = every.Start(ctx, c.cfg.DeliveryInterval, c.Deliver)
 	return nil
 }
@@ -139,6 +140,7 @@ func (c *Component) Start(ctx context.Context) error {
 // queued.
 func (c *Component) Stop(ctx context.Context) error {
 	err := c.loop.Stop(ctx)
+	c.outbox.StopBatching()
 	if c.deps.History != nil {
 		err = errors.Join(err, c.deps.History.Stop(ctx))
 	}
@@ -150,20 +152,28 @@ const deliverBatch = 100
 
 // Deliver makes the due deliveries, one at a time in the order they were
 // recorded. The worker calls it; tests may too.
+//
+// A full batch is followed by the next at once, not after the worker's
+// interval: a backlog drains as fast as Slack answers.
 func (c *Component) Deliver(ctx context.Context) {
 	c.reportDue(ctx, c.deps.Now())
-	due, err := c.outbox.Due(ctx, c.deps.Now(), deliverBatch)
-	if err != nil {
-		c.logger.Error("alerting: read the outbox", "err", err)
-	}
-	for _, d := range due {
-		if ctx.Err() != nil {
-			return // claimed ones come due again after their lease
+	for {
+		due, err := c.outbox.Due(ctx, c.deps.Now(), deliverBatch)
+		if err != nil {
+			c.logger.Error("alerting: read the outbox", "err", err)
 		}
-		c.deliverOne(ctx, d)
+		for _, d := range due {
+			if ctx.Err() != nil {
+				return // claimed ones come due again after their lease
+			}
+			c.deliverOne(ctx, d)
+		}
+		if len(due) < deliverBatch || ctx.Err() != nil {
+			break
+		}
 	}
-	if counts, err := c.outbox.Counts(ctx); err == nil {
-		c.m.depth.Set(float64(counts[DeliveryPending]))
+	if n, err := c.outbox.Pending(ctx); err == nil {
+		c.m.depth.Set(float64(n))
 	}
 }
 
@@ -256,7 +266,7 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 const findSkew = 5 * time.Minute
 
 // post posts a delivery's message (in the thread of threadTS when set),
-// exactly once: the attempt is recorded before the call (MarkSent), and a
+// exactly once: the attempt is recorded before the call (by Due's claim), and a
 // delivery whose earlier attempt was interrupted (killed, timed out: it
 // may have posted) first looks in the channel for the message carrying its
 // dedup key, and takes it instead of posting again. When the channel
@@ -280,9 +290,6 @@ func (c *Component) post(ctx context.Context, d Delivery, channel, threadTS stri
 			c.m.unchecked.WithLabelValues(d.Kind).Inc()
 			c.logger.Warn("alerting: cannot tell whether an interrupted delivery posted (grant channels:history and channels:read to rule out a duplicate); posting it", "id", d.ID, "kind", d.Kind, "channel", channel, "err", err)
 		}
-	}
-	if err := c.outbox.MarkSent(ctx, d.ID, now); err != nil {
-		return "", "", err
 	}
 	return c.slack.PostDelivery(ctx, channel, d.Blocks, d.Text, threadTS, d.DedupKey)
 }
@@ -322,10 +329,12 @@ func backoff(attempts int, max time.Duration) time.Duration {
 
 // plan decides and renders a group at now.
 func (c *Component) plan(now time.Time) Plan {
-	return func(g Group, fires FireHistory) (Decision, Message) {
+	return func(g Group, fires FireHistory) (Decision, func() Message) {
 		owner := c.owner(g)
 		d := c.rules.Decide(g, owner, fires, now)
-		return d, Message{Blocks: Render(g, owner, d, c.cfg.Render), Text: Text(g, owner, d), Reply: ResolvedReply(g)}
+		return d, func() Message {
+			return Message{Blocks: Render(g, owner, d, c.cfg.Render), Text: Text(g, owner, d), Reply: ResolvedReply(g)}
+		}
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -68,9 +69,11 @@ type Message struct {
 	Reply  string
 }
 
-// Plan decides and renders a group; Record calls it inside its
-// transaction, fires counting this notification's firing.
-type Plan func(g Group, fires FireHistory) (Decision, Message)
+// Plan decides a group, and gives how to render its message; Record calls
+// it inside its transaction, fires counting this notification's firing,
+// and renders only when it records a delivery (most groups received again
+// send nothing).
+type Plan func(g Group, fires FireHistory) (Decision, func() Message)
 
 // Recorded says what Record did, for the webhook's answer and metrics.
 type Recorded struct {
@@ -98,8 +101,9 @@ type Delivery struct {
 	// outbox, and derived from group, channel, kind, episode and state):
 	// it goes with the Slack message as metadata.
 	DedupKey string
-	// SentAt is when an earlier attempt that may have reached Slack began
-	// (a crash or a timeout left it unknown); zero when none did.
+	// SentAt is when an earlier claim, whose attempt may have reached
+	// Slack, was made (a crash or a timeout left it unknown); zero when
+	// none was, or when Slack said it had not posted.
 	SentAt time.Time
 }
 
@@ -113,6 +117,13 @@ type payload struct {
 type Outbox struct {
 	db    *sql.DB
 	lease time.Duration
+
+	// calls, when batching (StartBatching), takes Record's calls to the
+	// committer, which records those waiting together in one transaction;
+	// stopped is closed by StopBatching. mu guards both.
+	mu      sync.Mutex
+	calls   chan *recordCall
+	stopped chan struct{}
 }
 
 // NewOutbox uses the store's alert tables (state migrations 00003 and
@@ -168,13 +179,49 @@ func dedupKey(parts ...string) string {
 // Each delivery has a dedup key (group, channel, kind, episode, state, and
 // the reminder slot), unique in the outbox, so that a notification recorded
 // twice (a sender's retry, two replicas) adds nothing.
+//
+// While batching (StartBatching), calls made at the same time share one
+// transaction, each in a savepoint of its own: one commit (one fsync) for
+// all, and a call that fails rolls back only its own part. Record returns
+// once the transaction holding the call has committed.
 func (o *Outbox) Record(ctx context.Context, groups []Group, now time.Time, plan Plan) (Recorded, error) {
-	var res Recorded
+	o.mu.Lock()
+	calls, stopped := o.calls, o.stopped
+	o.mu.Unlock()
+	if calls != nil {
+		c := &recordCall{ctx: ctx, groups: groups, now: now, plan: plan, done: make(chan struct{})}
+		select {
+		case calls <- c:
+		case <-stopped:
+			return o.recordNow(ctx, groups, now, plan)
+		case <-ctx.Done():
+			return Recorded{}, fmt.Errorf("alerting: record: %w", ctx.Err())
+		}
+		<-c.done // bounded by the transaction: it must not be reported lost once committed
+		return c.res, c.err
+	}
+	return o.recordNow(ctx, groups, now, plan)
+}
+
+// recordNow is Record in a transaction of its own.
+func (o *Outbox) recordNow(ctx context.Context, groups []Group, now time.Time, plan Plan) (Recorded, error) {
 	tx, err := o.db.BeginTx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("alerting: record: %w", err)
+		return Recorded{}, fmt.Errorf("alerting: record: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	res, err := o.recordGroups(ctx, tx, groups, now, plan)
+	if err != nil {
+		return Recorded{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Recorded{}, fmt.Errorf("alerting: record: %w", err)
+	}
+	return res, nil
+}
+
+func (o *Outbox) recordGroups(ctx context.Context, tx *sql.Tx, groups []Group, now time.Time, plan Plan) (Recorded, error) {
+	var res Recorded
 	for _, g := range groups {
 		n, snoozed, err := o.recordGroup(ctx, tx, g, now, plan)
 		if err != nil {
@@ -189,10 +236,140 @@ func (o *Outbox) Record(ctx context.Context, groups []Group, now time.Time, plan
 			res.Unchanged++
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return Recorded{}, fmt.Errorf("alerting: record: %w", err)
-	}
 	return res, nil
+}
+
+// recordCall is one Record call waiting for the committer.
+type recordCall struct {
+	ctx    context.Context
+	groups []Group
+	now    time.Time
+	plan   Plan
+	res    Recorded
+	err    error
+	done   chan struct{}
+}
+
+// maxBatch bounds the calls one transaction records.
+const maxBatch = 256
+
+// StartBatching starts the committer: from now on, Record's calls made
+// while a transaction commits wait and are recorded together in the next
+// one (group commit), instead of one transaction, and one fsync, each.
+// StopBatching ends it.
+func (o *Outbox) StartBatching() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.calls != nil {
+		return
+	}
+	o.calls = make(chan *recordCall)
+	o.stopped = make(chan struct{})
+	go o.commit(o.calls, o.stopped)
+}
+
+// StopBatching stops the committer once the calls it holds are recorded;
+// later calls record on their own.
+func (o *Outbox) StopBatching() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.calls == nil {
+		return
+	}
+	close(o.stopped)
+	o.calls, o.stopped = nil, nil
+}
+
+func (o *Outbox) commit(calls chan *recordCall, stopped chan struct{}) {
+	for {
+		var first *recordCall
+		select {
+		case first = <-calls:
+		case <-stopped:
+			return
+		}
+		batch := []*recordCall{first}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case c := <-calls:
+				batch = append(batch, c)
+			default:
+				break more
+			}
+		}
+		o.recordBatch(batch)
+	}
+}
+
+// recordBatch records the calls of batch in one transaction, each in a
+// savepoint: a call that fails (its context cancelled, a constraint) rolls
+// back its own part only.
+func (o *Outbox) recordBatch(batch []*recordCall) {
+	defer func() {
+		for _, c := range batch {
+			close(c.done)
+		}
+	}()
+	if len(batch) == 1 {
+		c := batch[0]
+		c.res, c.err = o.recordNow(c.ctx, c.groups, c.now, c.plan)
+		return
+	}
+	// The transaction is the batch's, not one caller's: a caller that goes
+	// away fails its own savepoint only.
+	ctx := context.Background()
+	tx, err := o.db.BeginTx(ctx, nil)
+	if err != nil {
+		for _, c := range batch {
+			c.err = fmt.Errorf("alerting: record: %w", err)
+		}
+		return
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, c := range batch {
+		if err := c.ctx.Err(); err != nil {
+			c.err = fmt.Errorf("alerting: record: %w", err)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT record_call"); err != nil {
+			c.err = fmt.Errorf("alerting: record: %w", err)
+			continue
+		}
+		// The batch's connection must not see a caller's cancellation (a
+		// driver may close the connection mid-query): the call checks its
+		// context after its part, and rolls that part back if it is gone.
+		c.res, c.err = o.recordGroups(context.WithoutCancel(c.ctx), tx, c.groups, c.now, c.plan)
+		if c.err == nil && c.ctx.Err() != nil {
+			c.err = fmt.Errorf("alerting: record: %w", c.ctx.Err())
+		}
+		end := "RELEASE SAVEPOINT record_call"
+		if c.err != nil {
+			c.res = Recorded{}
+			end = "ROLLBACK TO SAVEPOINT record_call"
+		}
+		if _, err := tx.ExecContext(ctx, end); err != nil {
+			// The transaction is in an unknown state: none of it counts.
+			for _, c := range batch {
+				c.res, c.err = Recorded{}, fmt.Errorf("alerting: record: %w", err)
+			}
+			return
+		}
+		if c.err != nil && end == "ROLLBACK TO SAVEPOINT record_call" {
+			// Rolled back to it; the savepoint itself stays: release it.
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT record_call"); err != nil {
+				for _, c := range batch {
+					c.res, c.err = Recorded{}, fmt.Errorf("alerting: record: %w", err)
+				}
+				return
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, c := range batch {
+			c.res, c.err = Recorded{}, fmt.Errorf("alerting: record: %w", err)
+		}
+	}
 }
 
 func (o *Outbox) recordGroup(ctx context.Context, tx *sql.Tx, g Group, now time.Time, plan Plan) (added int, snoozed bool, err error) {
@@ -216,8 +393,8 @@ func (o *Outbox) recordGroup(ctx context.Context, tx *sql.Tx, g Group, now time.
 			// there is no message to update.
 			return 0, false, o.saveGroup(ctx, tx, g, found, row, at, h)
 		}
-		d, msg := plan(g, fires)
-		_ = d
+		_, render := plan(g, fires)
+		msg := render()
 		row.snoozedUntil = "" // a resolve ends any snooze
 		channels, err := episodeChannels(ctx, tx, g.Key, row.firstFired)
 		if err != nil {
@@ -252,7 +429,7 @@ func (o *Outbox) recordGroup(ctx context.Context, tx *sql.Tx, g Group, now time.
 		}
 		row.fireCount++
 	}
-	d, msg := plan(g, fires)
+	d, render := plan(g, fires)
 	if row.snoozedUntil != "" && row.snoozedUntil > at {
 		return 0, true, o.saveGroup(ctx, tx, g, found, row, at, h)
 	}
@@ -270,6 +447,7 @@ func (o *Outbox) recordGroup(ctx context.Context, tx *sql.Tx, g Group, now time.
 	default:
 		return 0, false, o.saveGroup(ctx, tx, g, found, row, at, h)
 	}
+	msg := render()
 	for _, ch := range d.Channels {
 		n, err := enqueue(ctx, tx, g.Key, kind, ch, row.firstFired, msg.Blocks, msg.Text, at,
 			dedupKey(g.Key, ch, kind, row.firstFired, StatusFiring, slot))
@@ -368,8 +546,20 @@ func (o *Outbox) Fires(groupKey string, since time.Time) int {
 // Due claims up to limit pending deliveries whose time has come, oldest
 // first, hiding them from other workers for a minute (Done, Retry or Fail
 // settle them; after a crash they come due again).
+//
+// The claim also records, for each delivery, that an attempt may begin
+// (sent_at, unless an earlier attempt set it): a process killed after the
+// claim, mid-call or not, leaves it set, and the next claim looks in the
+// channel before posting (see Component.post). Delivery.SentAt is the
+// value before this claim. Claims are one transaction (one commit for the
+// batch, not one per delivery).
 func (o *Outbox) Due(ctx context.Context, now time.Time, limit int) ([]Delivery, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT o.id, o.group_key, o.kind, o.channel, o.episode, o.payload, o.attempts, o.next_at,
+	tx, err := o.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("alerting: due: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	rows, err := tx.QueryContext(ctx, `SELECT o.id, o.group_key, o.kind, o.channel, o.episode, o.payload, o.attempts, o.next_at,
   o.created_at, COALESCE(g.namespace, ''), COALESCE(g.alertname, ''), o.dedup_key, o.sent_at
 FROM alert_outbox o LEFT JOIN alert_groups g ON g.group_key = o.group_key
 WHERE o.state = 'pending' AND o.next_at <= $1 ORDER BY o.id LIMIT $2`, ftime(now), limit)
@@ -408,16 +598,20 @@ WHERE o.state = 'pending' AND o.next_at <= $1 ORDER BY o.id LIMIT $2`, ftime(now
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("alerting: due: %w", err)
 	}
-	lease := ftime(now.Add(o.lease))
+	lease, at := ftime(now.Add(o.lease)), ftime(now)
 	var out []Delivery
 	for _, c := range cands {
-		r, err := o.db.ExecContext(ctx, `UPDATE alert_outbox SET next_at = $1 WHERE id = $2 AND state = 'pending' AND next_at = $3`, lease, c.d.ID, c.next)
+		r, err := tx.ExecContext(ctx, `UPDATE alert_outbox SET next_at = $1, sent_at = CASE WHEN sent_at = '' THEN $4 ELSE sent_at END
+WHERE id = $2 AND state = 'pending' AND next_at = $3`, lease, c.d.ID, c.next, at)
 		if err != nil {
-			return out, fmt.Errorf("alerting: claim: %w", err)
+			return nil, fmt.Errorf("alerting: claim: %w", err)
 		}
 		if n, _ := r.RowsAffected(); n == 1 {
 			out = append(out, c.d)
 		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("alerting: claim: %w", err)
 	}
 	return out, nil
 }
@@ -471,17 +665,6 @@ func (o *Outbox) RetryNotSent(ctx context.Context, id int64, next time.Time, rea
 	_, err := o.db.ExecContext(ctx, `UPDATE alert_outbox SET attempts = attempts + 1, next_at = $1, last_error = $2, sent_at = '' WHERE id = $3 AND state = 'pending'`, ftime(next), reason, id)
 	if err != nil {
 		return fmt.Errorf("alerting: retry: %w", err)
-	}
-	return nil
-}
-
-// MarkSent records, before the Slack call that may post a message, that
-// an attempt began at: if the process dies before Done, the next attempt
-// looks for the message in the channel instead of posting it again.
-func (o *Outbox) MarkSent(ctx context.Context, id int64, at time.Time) error {
-	_, err := o.db.ExecContext(ctx, `UPDATE alert_outbox SET sent_at = $1 WHERE id = $2 AND state = 'pending'`, ftime(at), id)
-	if err != nil {
-		return fmt.Errorf("alerting: mark sent: %w", err)
 	}
 	return nil
 }
@@ -583,6 +766,16 @@ func (o *Outbox) Group(ctx context.Context, groupKey string) (GroupState, error)
 		g.SnoozedUntil = ptime(until)
 	}
 	return g, nil
+}
+
+// Pending counts the deliveries still to make (through the outbox's
+// state index: the worker asks every run).
+func (o *Outbox) Pending(ctx context.Context) (int, error) {
+	var n int
+	if err := o.db.QueryRowContext(ctx, `SELECT count(*) FROM alert_outbox WHERE state = 'pending'`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("alerting: pending: %w", err)
+	}
+	return n, nil
 }
 
 // Counts are the outbox's rows by state.

@@ -2,7 +2,9 @@ package alerting
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,12 +33,13 @@ func testGroup(status string, fps ...string) Group {
 // fixedPlan sends to the given channels with a reminder interval, and
 // records the fire counts it was given.
 func fixedPlan(reminder time.Duration, seen *[]int, channels ...string) Plan {
-	return func(g Group, fires FireHistory) (Decision, Message) {
+	return func(g Group, fires FireHistory) (Decision, func() Message) {
 		if seen != nil {
 			*seen = append(*seen, fires.Fires(g.Key, time.Time{}))
 		}
-		return Decision{Channels: channels, Reminder: reminder},
-			Message{Blocks: []slack.Block{slack.NewDividerBlock()}, Text: g.Status + " " + g.AlertName, Reply: "resolved"}
+		return Decision{Channels: channels, Reminder: reminder}, func() Message {
+			return Message{Blocks: []slack.Block{slack.NewDividerBlock()}, Text: g.Status + " " + g.AlertName, Reply: "resolved"}
+		}
 	}
 }
 
@@ -190,12 +193,12 @@ func TestOutboxRecordIsAtomic(t *testing.T) {
 		// hard to provoke; a cancelled context fails mid-transaction.
 		cctx, cancel := context.WithCancel(ctx)
 		calls := 0
-		plan := func(g Group, fires FireHistory) (Decision, Message) {
+		plan := func(g Group, fires FireHistory) (Decision, func() Message) {
 			calls++
 			if calls == 2 {
 				cancel()
 			}
-			return Decision{Channels: []string{"#a"}, Reminder: time.Hour}, Message{Text: "x"}
+			return Decision{Channels: []string{"#a"}, Reminder: time.Hour}, func() Message { return Message{Text: "x"} }
 		}
 		_, err := o.Record(cctx, []Group{good, bad}, t0, plan)
 		require.Error(t, err)
@@ -204,5 +207,89 @@ func TestOutboxRecordIsAtomic(t *testing.T) {
 		require.Empty(t, counts, "nothing partial is stored")
 		_, err = o.Group(ctx, good.Key)
 		require.ErrorIs(t, err, ErrUnknownGroup)
+	})
+}
+
+// TestOutboxGroupCommit records many calls at once through the committer:
+// each is recorded once, as if alone, in shared transactions; a call whose
+// context is cancelled while it is recorded rolls back its own part only,
+// and a cancelled call's groups are recorded by nothing.
+func TestOutboxGroupCommit(t *testing.T) {
+	statetest.Each(t, func(t *testing.T, st *state.Store, _ state.Configuration, _ string) {
+		ctx := context.Background()
+		o := NewOutbox(st)
+		o.StartBatching()
+		defer o.StopBatching()
+		t0 := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		const n = 60
+		group := func(i int) Group {
+			g := testGroup(StatusFiring, fmt.Sprintf("f%d", i))
+			g.Namespace = fmt.Sprintf("ns-%02d", i)
+			g.Key = GroupKey("grafana", "r", g.Namespace, g.AlertName)
+			return g
+		}
+		var wg sync.WaitGroup
+		results := make([]Recorded, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cctx, cancel := context.WithCancel(ctx)
+				defer cancel()
+				plan := fixedPlan(time.Hour, nil, "#a")
+				if i%10 == 7 {
+					// Cancelled while its groups are recorded.
+					inner := plan
+					plan = func(g Group, f FireHistory) (Decision, func() Message) {
+						cancel()
+						return inner(g, f)
+					}
+				}
+				results[i], errs[i] = o.Record(cctx, []Group{group(i), group(i + 100)}, t0, plan)
+			}()
+		}
+		wg.Wait()
+		counts, err := o.Counts(ctx)
+		require.NoError(t, err)
+		ok := 0
+		for i := range n {
+			_, gerr := o.Group(ctx, group(i).Key)
+			if i%10 == 7 {
+				require.Error(t, errs[i], "call %d", i)
+				require.ErrorIs(t, gerr, ErrUnknownGroup, "call %d: nothing of a failed call is kept", i)
+				continue
+			}
+			require.NoError(t, errs[i], "call %d", i)
+			require.Equal(t, Recorded{Groups: 2, Deliveries: 2}, results[i], "call %d", i)
+			require.NoError(t, gerr)
+			ok++
+		}
+		require.Equal(t, map[string]int{DeliveryPending: 2 * ok}, counts)
+
+		// The same calls again, batched: nothing new.
+		for i := range n {
+			if i%10 == 7 {
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := o.Record(ctx, []Group{group(i), group(i + 100)}, t0.Add(time.Minute), fixedPlan(time.Hour, nil, "#a"))
+				errs[i], results[i] = err, res
+			}()
+		}
+		wg.Wait()
+		for i := range n {
+			if i%10 != 7 {
+				require.NoError(t, errs[i])
+				require.Equal(t, Recorded{Groups: 2, Unchanged: 2}, results[i])
+			}
+		}
+		// Stopped: calls record on their own.
+		o.StopBatching()
+		res, err := o.Record(ctx, []Group{group(500)}, t0, fixedPlan(time.Hour, nil, "#a"))
+		require.NoError(t, err)
+		require.Equal(t, 1, res.Deliveries)
 	})
 }
