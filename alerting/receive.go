@@ -2,6 +2,8 @@ package alerting
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -70,9 +72,9 @@ func (c *Component) planWith(now time.Time, owners map[string]Owner) Plan {
 }
 
 // Received reports whether a webhook body of source is in alert_events
-// already: a replay skips it, so that replaying the same files again
-// changes nothing, not even the outbox's fire counts (which, unlike its
-// deliveries, have no dedup key: a sender's retry is a real fire).
+// already (or queued for it). Replay does not ask it: an unchanged
+// notification repeated by its sender has the same body and is replayed at
+// its own time (the outbox may owe it a reminder).
 func (h *History) Received(ctx context.Context, source string, body []byte) (bool, error) {
 	if q := h.queue(); q != nil && q.received(source, NotificationID(body)) {
 		return true, nil // queued, or stored recently
@@ -86,19 +88,31 @@ func (h *History) Received(ctx context.Context, source string, body []byte) (boo
 	return strings.TrimSpace(b.String()) != "0", nil
 }
 
-// Replay is Receive for a body that may have been received before: one
-// the history holds already is skipped (skipped true, nothing recorded).
-// Receiving old bodies again after newer ones would move the groups'
-// state back in time (a replayed resolve would close the episode that
-// followed it); the history's record of what was received prevents that.
-// Without a history, Replay is Receive.
+// Replay is Receive for a body that may have been received before: a
+// body whose groups the outbox holds as of at or later is skipped
+// (skipped true, nothing recorded). Receiving an old body again after
+// newer ones would move its groups back in time (a replayed resolve would
+// close the episode that followed it). A sender's repeat of the same body
+// at a later time is replayed, as it was received then (it may be due a
+// reminder).
 func (c *Component) Replay(ctx context.Context, source string, body []byte, at time.Time) (res Recorded, skipped bool, err error) {
-	if c.deps.History != nil {
-		seen, err := c.deps.History.Received(ctx, source, body)
-		if err != nil {
-			return Recorded{}, false, err
+	if source != SourceGrafana && source != SourceAlertmanager {
+		return Recorded{}, false, fmt.Errorf("alerting: source %q: use %s or %s", source, SourceGrafana, SourceAlertmanager)
+	}
+	n, err := decode(source, body, c.cfg.MaxAlerts, at)
+	if err != nil {
+		return Recorded{}, false, err
+	}
+	for _, g := range Split(n, c.cfg.NamespaceLabels) {
+		var updated string
+		err := c.outbox.db.QueryRowContext(ctx, `SELECT updated_at FROM alert_groups WHERE group_key = $1`, g.Key).Scan(&updated)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			continue
+		case err != nil:
+			return Recorded{}, false, fmt.Errorf("alerting: read the outbox: %w", err)
 		}
-		if seen {
+		if !ptime(updated).Before(at) {
 			return Recorded{}, true, nil
 		}
 	}

@@ -43,8 +43,9 @@ version ("1": grafana, else alertmanager).
 With --deliver, the deliveries due after each body are made to
 alerting.slack.api_url as they would have been then (delivery lag measured).
 
-Replaying the same files again records nothing: a body already in
-alert_events is skipped. A file that is not a notification is reported and
+Replaying the same files again records nothing: a body whose alert groups
+the operational store holds as of its time or later is skipped (replaying it
+would move them back in time). A file that is not a notification is reported and
 skipped; the command then fails after the others are replayed. It works on
 the stores directly: stop furrow serve first, or post the bodies to its
 webhook routes instead.`,
