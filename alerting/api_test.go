@@ -102,7 +102,7 @@ func (h *apiHarness) current(prefix string) []CurrentAlert {
 
 func (h *apiHarness) record(gs ...Group) Recorded {
 	h.t.Helper()
-	res, err := h.c.Outbox().Record(context.Background(), gs, h.now, h.c.plan(h.now))
+	res, err := h.c.Outbox().Record(context.Background(), gs, h.now, h.c.plan(h.now, gs))
 	require.NoError(h.t, err)
 	return res
 }

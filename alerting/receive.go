@@ -39,14 +39,7 @@ func (c *Component) receive(ctx context.Context, source string, body []byte, now
 		return Recorded{}, err
 	}
 	groups := Split(n, c.cfg.NamespaceLabels)
-	// Owners are looked up before Record's transaction: the catalog reads
-	// the operational store too, and on SQLite (one connection) a lookup
-	// inside the transaction would wait for it forever.
-	owners := make(map[string]Owner, len(groups))
-	for _, g := range groups {
-		owners[g.Key] = c.owner(g)
-	}
-	res, err := c.outbox.Record(ctx, groups, now, c.planWith(now, owners))
+	res, err := c.outbox.Record(ctx, groups, now, c.plan(now, groups))
 	if err != nil {
 		return Recorded{}, err
 	}
@@ -58,17 +51,6 @@ func (c *Component) receive(ctx context.Context, source string, body []byte, now
 	c.m.received.WithLabelValues(source).Add(float64(len(n.Alerts)))
 	c.m.recorded.WithLabelValues(source).Add(float64(res.Deliveries))
 	return res, nil
-}
-
-// planWith is plan with the groups' owners known beforehand.
-func (c *Component) planWith(now time.Time, owners map[string]Owner) Plan {
-	return func(g Group, fires FireHistory) (Decision, func() Message) {
-		owner := owners[g.Key]
-		d := c.rules.Decide(g, owner, fires, now)
-		return d, func() Message {
-			return Message{Blocks: Render(g, owner, d, c.cfg.Render), Text: Text(g, owner, d), Reply: ResolvedReply(g)}
-		}
-	}
 }
 
 // Received reports whether a webhook body of source is in alert_events

@@ -327,10 +327,17 @@ func backoff(attempts int, max time.Duration) time.Duration {
 	return d
 }
 
-// plan decides and renders a group at now.
-func (c *Component) plan(now time.Time) Plan {
+// plan decides and renders groups at now. Their owners are looked up
+// here, before Record's transaction: the catalog reads the operational
+// store too, and on SQLite (one connection) a lookup inside the
+// transaction would wait for it forever.
+func (c *Component) plan(now time.Time, groups []Group) Plan {
+	owners := make(map[string]Owner, len(groups))
+	for _, g := range groups {
+		owners[g.Key] = c.owner(g)
+	}
 	return func(g Group, fires FireHistory) (Decision, func() Message) {
-		owner := c.owner(g)
+		owner := owners[g.Key]
 		d := c.rules.Decide(g, owner, fires, now)
 		return d, func() Message {
 			return Message{Blocks: Render(g, owner, d, c.cfg.Render), Text: Text(g, owner, d), Reply: ResolvedReply(g)}
