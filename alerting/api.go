@@ -82,9 +82,8 @@ func tptr(t time.Time) *time.Time {
 	return &t
 }
 
-// currentAlerts lists the current groups with their owners; cluster is
-// the cluster the owner is looked up in (alert groups do not keep the
-// cluster label).
+// currentAlerts lists the current groups with their owners, looked up in
+// cluster when given, else in the cluster of the group's alerts.
 func (c *Component) currentAlerts(ctx *gin.Context, now time.Time, cluster string) ([]CurrentAlert, error) {
 	groups, err := c.outbox.Current(ctx.Request.Context(), now)
 	if err != nil {
@@ -106,7 +105,11 @@ func (c *Component) currentAlerts(ctx *gin.Context, now time.Time, cluster strin
 			}
 		}
 		if c.deps.Owners != nil && g.Namespace != "" {
-			if o, ok := c.deps.Owners(cluster, g.Namespace); ok {
+			in := cluster
+			if in == "" {
+				in = g.Cluster
+			}
+			if o, ok := c.deps.Owners(in, g.Namespace); ok {
 				a.OwnerTeam = o.TeamName
 				if a.OwnerTeam == "" {
 					a.OwnerTeam = o.Team

@@ -44,6 +44,9 @@ func newAPIHarness(t *testing.T, st *state.Store, srv *api.Server) *apiHarness {
 		if cluster == "" && namespace == "payments" {
 			return Owner{Team: "PAY", TeamName: "Payments"}, true
 		}
+		if cluster == "eu-1" && namespace == "shop" {
+			return Owner{Team: "SHOP", TeamName: "Shop"}, true
+		}
 		return Owner{}, false
 	}
 	c, err := New(cfg, Dependencies{State: st, Owners: owners, Registry: prometheus.NewRegistry(), Now: func() time.Time { return h.now }})
@@ -314,5 +317,36 @@ func FuzzSnoozeRequest(f *testing.F) {
 		if !json.Valid(bytes.TrimSpace(body)) {
 			t.Fatalf("accepted invalid JSON %q", body)
 		}
+	})
+}
+
+// TestAPICurrentOwnerCluster: a group keeps its alerts' cluster, where its
+// owner is looked up unless ?cluster= says otherwise.
+func TestAPICurrentOwnerCluster(t *testing.T) {
+	srv, mount := apiServer(t)
+	statetest.Each(t, func(t *testing.T, st *state.Store, cfg state.Configuration, _ string) {
+		prefix := storePrefix(cfg)
+		h := newAPIHarness(t, st, srv)
+		mount(prefix, h.c)
+		g := namedGroup("shop", "ErrorRate", StatusFiring, "s1")
+		g.Alerts[0].Labels["cluster"] = "eu-1"
+		g.Cluster = h.c.cluster(g)
+		require.Equal(t, "eu-1", g.Cluster)
+		h.record(g)
+		got, err := h.c.Outbox().Group(context.Background(), g.Key)
+		require.NoError(t, err)
+		require.Equal(t, "eu-1", got.Cluster)
+		cur := h.current(prefix)
+		require.Len(t, cur, 1)
+		require.Equal(t, "Shop", cur[0].OwnerTeam, "the owner in the alerts' cluster")
+		code, body := h.do(http.MethodGet, prefix+"/alerts/current?cluster=us-2", apiReadToken, "")
+		require.Equal(t, http.StatusOK, code, body)
+		require.NotContains(t, body, "Shop", "?cluster= looks elsewhere")
+		// Received again without the label: the cluster is kept.
+		g2 := namedGroup("shop", "ErrorRate", StatusFiring, "s1", "s2")
+		h.record(g2)
+		got, err = h.c.Outbox().Group(context.Background(), g.Key)
+		require.NoError(t, err)
+		require.Equal(t, "eu-1", got.Cluster)
 	})
 }

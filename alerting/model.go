@@ -73,6 +73,9 @@ type Group struct {
 	Alerts    []Alert `json:"alerts"`
 	// ExternalURL is the sender's (Grafana's or Alertmanager's) base URL.
 	ExternalURL string `json:"externalURL,omitempty"`
+	// Cluster is the first cluster label (alerting.cluster_label) of its
+	// alerts, where its owner is looked up; set by the component.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // Owner is what the catalog says about a group's namespace (empty when

@@ -39,6 +39,9 @@ func (c *Component) receive(ctx context.Context, source string, body []byte, now
 		return Recorded{}, err
 	}
 	groups := Split(n, c.cfg.NamespaceLabels)
+	for i := range groups {
+		groups[i].Cluster = c.cluster(groups[i])
+	}
 	res, err := c.outbox.Record(ctx, groups, now, c.plan(now, groups))
 	if err != nil {
 		return Recorded{}, err

@@ -349,12 +349,25 @@ func (c *Component) owner(g Group) Owner {
 	if c.deps.Owners == nil || g.Namespace == "" {
 		return Owner{}
 	}
-	cluster := ""
-	if len(g.Alerts) > 0 && c.cfg.ClusterLabel != "" {
-		cluster = g.Alerts[0].Labels[c.cfg.ClusterLabel]
+	cluster := g.Cluster
+	if cluster == "" {
+		cluster = c.cluster(g)
 	}
 	o, _ := c.deps.Owners(cluster, g.Namespace)
 	return o
+}
+
+// cluster is the first cluster label of a group's alerts.
+func (c *Component) cluster(g Group) string {
+	if c.cfg.ClusterLabel == "" {
+		return ""
+	}
+	for _, a := range g.Alerts {
+		if v := a.Labels[c.cfg.ClusterLabel]; v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // history records a delivery attempt's outcome in ClickHouse, when a

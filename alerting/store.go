@@ -468,13 +468,14 @@ func (o *Outbox) saveGroup(ctx context.Context, tx *sql.Tx, g Group, found bool,
 		lastFired = at
 	}
 	if !found {
-		_, err := tx.ExecContext(ctx, `INSERT INTO alert_groups (group_key, source, namespace, alertname, status, first_fired_at, last_fired_at, fire_count, snoozed_until, last_posted_at, last_payload, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`, g.Key, g.Source, g.Namespace, g.AlertName, g.Status, row.firstFired, lastFired, row.fireCount, row.snoozedUntil, row.lastPosted, h, at)
+		_, err := tx.ExecContext(ctx, `INSERT INTO alert_groups (group_key, source, namespace, alertname, status, first_fired_at, last_fired_at, fire_count, snoozed_until, last_posted_at, last_payload, updated_at, cluster)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, g.Key, g.Source, g.Namespace, g.AlertName, g.Status, row.firstFired, lastFired, row.fireCount, row.snoozedUntil, row.lastPosted, h, at, g.Cluster)
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE alert_groups SET status = $1, first_fired_at = $2, last_fired_at = CASE WHEN CAST($3 AS TEXT) = '' THEN last_fired_at ELSE $3 END,
-fire_count = $4, snoozed_until = $5, snoozed_by = CASE WHEN CAST($5 AS TEXT) = '' THEN '' ELSE snoozed_by END, last_posted_at = $6, last_payload = $7, updated_at = $8 WHERE group_key = $9`,
-		g.Status, row.firstFired, lastFired, row.fireCount, row.snoozedUntil, row.lastPosted, h, at, g.Key)
+fire_count = $4, snoozed_until = $5, snoozed_by = CASE WHEN CAST($5 AS TEXT) = '' THEN '' ELSE snoozed_by END, last_posted_at = $6, last_payload = $7, updated_at = $8,
+cluster = CASE WHEN CAST($10 AS TEXT) = '' THEN cluster ELSE $10 END WHERE group_key = $9`,
+		g.Status, row.firstFired, lastFired, row.fireCount, row.snoozedUntil, row.lastPosted, h, at, g.Key, g.Cluster)
 	return err
 }
 
@@ -745,6 +746,8 @@ func (o *Outbox) Snooze(ctx context.Context, groupKey string, until time.Time, u
 // GroupState is a group's row, for the API and tests.
 type GroupState struct {
 	Key, Source, Namespace, AlertName, Status string
+	// Cluster is the cluster label of its alerts ("" when they had none).
+	Cluster string
 	FireCount                                 int
 	SnoozedUntil                              time.Time // zero: not snoozed
 	SnoozedBy                                 string
@@ -754,8 +757,8 @@ type GroupState struct {
 func (o *Outbox) Group(ctx context.Context, groupKey string) (GroupState, error) {
 	var g GroupState
 	var until string
-	err := o.db.QueryRowContext(ctx, `SELECT group_key, source, namespace, alertname, status, fire_count, snoozed_until, snoozed_by FROM alert_groups WHERE group_key = $1`, groupKey).
-		Scan(&g.Key, &g.Source, &g.Namespace, &g.AlertName, &g.Status, &g.FireCount, &until, &g.SnoozedBy)
+	err := o.db.QueryRowContext(ctx, `SELECT group_key, source, namespace, alertname, status, fire_count, snoozed_until, snoozed_by, cluster FROM alert_groups WHERE group_key = $1`, groupKey).
+		Scan(&g.Key, &g.Source, &g.Namespace, &g.AlertName, &g.Status, &g.FireCount, &until, &g.SnoozedBy, &g.Cluster)
 	if errors.Is(err, sql.ErrNoRows) {
 		return g, fmt.Errorf("alerting: group %s: %w", groupKey, ErrUnknownGroup)
 	}

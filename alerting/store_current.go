@@ -26,7 +26,7 @@ type PostedMessage struct {
 // episode (none when not posted: snoozed before its first post, or still
 // in the outbox).
 func (o *Outbox) Current(ctx context.Context, now time.Time) ([]CurrentGroup, error) {
-	rows, err := o.db.QueryContext(ctx, `SELECT group_key, source, namespace, alertname, status, fire_count, snoozed_until, snoozed_by, first_fired_at, last_fired_at
+	rows, err := o.db.QueryContext(ctx, `SELECT group_key, source, namespace, alertname, status, fire_count, snoozed_until, snoozed_by, first_fired_at, last_fired_at, cluster
 FROM alert_groups WHERE status = 'firing' OR snoozed_until > $1 ORDER BY namespace, alertname, group_key`, ftime(now))
 	if err != nil {
 		return nil, fmt.Errorf("alerting: current: %w", err)
@@ -35,7 +35,7 @@ FROM alert_groups WHERE status = 'firing' OR snoozed_until > $1 ORDER BY namespa
 	for rows.Next() {
 		var g CurrentGroup
 		var until, first, last string
-		if err := rows.Scan(&g.Key, &g.Source, &g.Namespace, &g.AlertName, &g.Status, &g.FireCount, &until, &g.SnoozedBy, &first, &last); err != nil {
+		if err := rows.Scan(&g.Key, &g.Source, &g.Namespace, &g.AlertName, &g.Status, &g.FireCount, &until, &g.SnoozedBy, &first, &last, &g.Cluster); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("alerting: current: %w", err)
 		}
