@@ -37,6 +37,8 @@ type CurrentAlert struct {
 	UntilResolved bool            `json:"snoozed_until_resolved,omitempty"`
 	SnoozedBy     string          `json:"snoozed_by,omitempty"`
 	OwnerTeam     string          `json:"owner_team,omitempty"` // the team's name, from the catalog
+	Oncall        string          `json:"oncall,omitempty"`     // the owner team's on-call, from the catalog
+	Cluster       string          `json:"cluster,omitempty"`    // the cluster of its alerts
 	Messages      []CurrentPosted `json:"messages"`
 }
 
@@ -93,7 +95,7 @@ func (c *Component) currentAlerts(ctx *gin.Context, now time.Time, cluster strin
 	for _, g := range groups {
 		a := CurrentAlert{GroupKey: g.Key, Source: g.Source, Namespace: g.Namespace, AlertName: g.AlertName, Status: g.Status,
 			FirstFiredAt: tptr(g.FirstFired), LastFiredAt: tptr(g.LastFired), FireCount: g.FireCount, SnoozedBy: g.SnoozedBy,
-			Messages: []CurrentPosted{}}
+			Cluster: g.Cluster, Messages: []CurrentPosted{}}
 		if !g.FirstFired.IsZero() {
 			a.AgeSeconds = int64(now.Sub(g.FirstFired) / time.Second)
 		}
@@ -110,7 +112,7 @@ func (c *Component) currentAlerts(ctx *gin.Context, now time.Time, cluster strin
 				in = g.Cluster
 			}
 			if o, ok := c.deps.Owners(in, g.Namespace); ok {
-				a.OwnerTeam = o.TeamName
+				a.OwnerTeam, a.Oncall = o.TeamName, o.Oncall
 				if a.OwnerTeam == "" {
 					a.OwnerTeam = o.Team
 				}

@@ -86,7 +86,6 @@ type pageNamespace struct {
 type pageGroup struct {
 	CurrentAlert
 	Anchor string
-	Oncall string
 	Age    time.Duration
 }
 
@@ -111,11 +110,6 @@ func (c *Component) page(ctx *gin.Context) {
 	d.Groups = len(cur)
 	for _, a := range cur {
 		g := pageGroup{CurrentAlert: a, Anchor: "g-" + a.GroupKey, Age: time.Duration(a.AgeSeconds) * time.Second}
-		if c.deps.Owners != nil && a.Namespace != "" {
-			if o, ok := c.deps.Owners(d.Cluster, a.Namespace); ok {
-				g.Oncall = o.Oncall
-			}
-		}
 		if n := len(d.Namespaces); n == 0 || d.Namespaces[n-1].Name != a.Namespace {
 			d.Namespaces = append(d.Namespaces, pageNamespace{Name: a.Namespace})
 		}
