@@ -218,19 +218,7 @@ func (c *Component) pageUnsnooze(ctx *gin.Context) {
 }
 
 // humanAge prints a duration in its two largest units: 3d 4h, 2h 5m, 4m.
-func humanAge(d time.Duration) string {
-	if d < time.Minute {
-		return "<1m"
-	}
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
-	case hours > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
-	}
-	return fmt.Sprintf("%dm", mins)
-}
+func humanAge(d time.Duration) string { return spanOr(d, "<1m") }
 
 func orDefault(s, def string) string {
 	if s == "" {

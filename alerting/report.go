@@ -178,11 +178,13 @@ func times(n int) string {
 }
 
 // span prints a duration as on-call people say it: 45m, 3h 10m, 2d 4h.
-func span(d time.Duration) string {
+func span(d time.Duration) string { return spanOr(d, "under a minute") }
+
+// spanOr is span, with what to say under a minute.
+func spanOr(d time.Duration, underMinute string) string {
 	if d < time.Minute {
-		return "under a minute"
+		return underMinute
 	}
-	d = d.Truncate(time.Minute)
 	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
 	switch {
 	case days > 0:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -185,27 +183,7 @@ func TestClientTokens(t *testing.T) {
 	yamlFile := filepath.Join(dir, "yaml-token")
 	require.NoError(t, os.WriteFile(yamlFile, []byte("- "+token+"\n"), 0o600))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	srv := furrowCmd(ctx, nil, "--data", data, "--config", cfg, "serve")
-	srv.Cancel = func() error { return srv.Process.Signal(syscall.SIGTERM) }
-	srv.WaitDelay = time.Minute
-	out, err := srv.StdoutPipe()
-	require.NoError(t, err)
-	var srvErr bytes.Buffer
-	srv.Stderr = &srvErr
-	require.NoError(t, srv.Start())
-	t.Cleanup(func() { cancel(); _ = srv.Wait() })
-	sc := bufio.NewScanner(out)
-	serving := false
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "serving on http://") {
-			serving = true
-			break
-		}
-	}
-	require.True(t, serving, "furrow serve did not start: %s", srvErr.String())
-	go func() { _, _ = bufio.NewReader(out).WriteTo(new(bytes.Buffer)) }()
+	startServe(t, data, cfg)
 
 	query := []string{"--data", data, "sql", "SELECT 40 + 2"}
 	cases := []struct {
