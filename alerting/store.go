@@ -747,10 +747,10 @@ func (o *Outbox) Snooze(ctx context.Context, groupKey string, until time.Time, u
 type GroupState struct {
 	Key, Source, Namespace, AlertName, Status string
 	// Cluster is the cluster label of its alerts ("" when they had none).
-	Cluster string
-	FireCount                                 int
-	SnoozedUntil                              time.Time // zero: not snoozed
-	SnoozedBy                                 string
+	Cluster      string
+	FireCount    int
+	SnoozedUntil time.Time // zero: not snoozed
+	SnoozedBy    string
 }
 
 // Group returns a group's state.
