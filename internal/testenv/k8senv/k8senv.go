@@ -1,6 +1,7 @@
 // Package k8senv runs a real Kubernetes control plane (etcd and
-// kube-apiserver, plus kwok for fake nodes and running pods) on loopback
-// ports for tests. The binaries are built once by `make setup-k8s`
+// kube-apiserver, plus kwok for fake nodes and running pods, plus
+// kube-controller-manager and kube-scheduler so that Deployments roll out) on
+// loopback ports for tests. The binaries are built once by `make setup-k8s`
 // (scripts/setup-k8s.sh) into the furrow tool cache; a missing binary fails
 // the test with that instruction rather than skipping it.
 //
@@ -50,6 +51,12 @@ type Options struct {
 	// Kwok also runs kwok, which turns annotated nodes Ready and gives pods
 	// bound to them (spec.nodeName set) an IP and the Running phase.
 	Kwok bool
+	// Controllers also runs kube-controller-manager and kube-scheduler:
+	// Deployments, ReplicaSets, Jobs and CronJobs are reconciled, pods are
+	// scheduled onto nodes, ResourceQuotas are enforced and every namespace
+	// gets its "default" ServiceAccount. With Kwok, a Deployment rolls out to
+	// Running pods on kwok nodes.
+	Controllers bool
 	// ReadyTimeout bounds the wait for /readyz; zero means one minute.
 	ReadyTimeout time.Duration
 }
@@ -101,7 +108,7 @@ func Launch(dir string, opts Options) (*Env, error) {
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = time.Minute
 	}
-	bins, err := findBinaries(opts.Kwok)
+	bins, err := findBinaries(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +198,11 @@ func Launch(dir string, opts Options) (*Env, error) {
 		return nil, err
 	}
 
+	if opts.Controllers {
+		if err := env.startControllers(dir, bins, p); err != nil {
+			return nil, err
+		}
+	}
 	if opts.Kwok {
 		args := []string{
 			"--kubeconfig=" + env.Kubeconfig,
@@ -200,7 +212,11 @@ func Launch(dir string, opts Options) (*Env, error) {
 		}
 		stages, _ := filepath.Glob(filepath.Join(bins["kwok-stages"], "*.yaml"))
 		sort.Strings(stages)
-		for _, s := range stages {
+		faults, err := writeStages(dir)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range append(stages, faults...) {
 			args = append(args, "--config="+s)
 		}
 		kwok, err := startProcess(dir, "kwok", bins["kwok"], args...)
@@ -213,8 +229,44 @@ func Launch(dir string, opts Options) (*Env, error) {
 	return env, nil
 }
 
-// Stop kills every process group (kwok, the API server, etcd, in that
-// order). It is safe to call more than once.
+// startControllers runs kube-controller-manager and kube-scheduler against
+// the admin kubeconfig. Both serve nothing (--secure-port=0) so that several
+// control planes can run on one machine.
+func (e *Env) startControllers(dir string, bins map[string]string, p *pki) error {
+	cm, err := startProcess(dir, "kube-controller-manager", bins["kube-controller-manager"],
+		"--kubeconfig="+e.Kubeconfig,
+		"--authentication-kubeconfig="+e.Kubeconfig,
+		"--authorization-kubeconfig="+e.Kubeconfig,
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--service-account-private-key-file="+p.saKeyFile,
+		"--root-ca-file="+p.caFile,
+		"--controllers=*,-nodeipam",
+		"--profiling=false",
+		"--v=1",
+	)
+	if err != nil {
+		return err
+	}
+	e.procs = append(e.procs, cm)
+	sched, err := startProcess(dir, "kube-scheduler", bins["kube-scheduler"],
+		"--kubeconfig="+e.Kubeconfig,
+		"--authentication-kubeconfig="+e.Kubeconfig,
+		"--authorization-kubeconfig="+e.Kubeconfig,
+		"--leader-elect=false",
+		"--secure-port=0",
+		"--profiling=false",
+		"--v=1",
+	)
+	if err != nil {
+		return err
+	}
+	e.procs = append(e.procs, sched)
+	return nil
+}
+
+// Stop kills every process group (kwok, the scheduler and controller-manager,
+// the API server, etcd, in that order). It is safe to call more than once.
 func (e *Env) Stop() {
 	e.stopOnce.Do(func() {
 		for i := len(e.procs) - 1; i >= 0; i-- {
@@ -332,10 +384,13 @@ func poll(ctx context.Context, timeout time.Duration, cond func() (bool, error))
 }
 
 // findBinaries locates the binaries, failing with the command that builds them.
-func findBinaries(kwok bool) (map[string]string, error) {
+func findBinaries(opts Options) (map[string]string, error) {
 	dir := BinDir()
 	names := []string{"etcd", "kube-apiserver"}
-	if kwok {
+	if opts.Controllers {
+		names = append(names, "kube-controller-manager", "kube-scheduler")
+	}
+	if opts.Kwok {
 		names = append(names, "kwok", "kwok-stages")
 	}
 	bins := map[string]string{}

@@ -12,6 +12,7 @@ import (
 var shared struct {
 	once sync.Once
 	env  *Env
+	opts Options
 	dir  string
 	err  error
 }
@@ -24,15 +25,27 @@ var shared struct {
 // stays.
 func Shared(t testing.TB) *Env {
 	t.Helper()
+	return SharedWith(t, Options{Kwok: true})
+}
+
+// SharedWith is Shared with the options of the control plane, for the
+// packages that need more than kwok (Options.Controllers). Every call of a
+// package must pass the same options: the first one starts the control plane.
+func SharedWith(t testing.TB, opts Options) *Env {
+	t.Helper()
 	shared.once.Do(func() {
+		shared.opts = opts
 		shared.dir, shared.err = os.MkdirTemp("", "furrow-k8senv-")
 		if shared.err != nil {
 			return
 		}
-		shared.env, shared.err = Launch(shared.dir, Options{Kwok: true})
+		shared.env, shared.err = Launch(shared.dir, opts)
 	})
 	if shared.err != nil {
 		t.Fatalf("k8senv: %v: %v", errNotStarted, shared.err)
+	}
+	if shared.opts != opts {
+		t.Fatalf("k8senv: shared control plane started with %+v, asked for %+v", shared.opts, opts)
 	}
 	return shared.env
 }
