@@ -74,7 +74,7 @@ func New(cfg Configuration, deps Dependencies) (*Receiver, error) {
 		cfg:  cfg,
 		deps: deps,
 		received: promreg.Register(deps.Registry, prometheus.NewCounterVec(opts("received_total",
-			"External deploy events stored, by source and result."), []string{"source", "result"})),
+			"External deploy events accepted (a redelivery too: the table stores it once), by source and result."), []string{"source", "result"})),
 		rejected: promreg.Register(deps.Registry, prometheus.NewCounterVec(opts("rejected_total",
 			"External deploy event webhooks refused or ignored, by source and reason."), []string{"source", "reason"})),
 	}, nil

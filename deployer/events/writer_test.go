@@ -208,7 +208,8 @@ func TestReceiver(t *testing.T) {
 	require.Equal(t, 400, rec.Code)
 	require.Contains(t, rec.Body.String(), "cannot tell the result")
 
-	require.Equal(t, 1.0, testutil.ToFloat64(r.received.WithLabelValues("github", "succeeded")))
+	// Both deliveries were accepted; the table kept one.
+	require.Equal(t, 2.0, testutil.ToFloat64(r.received.WithLabelValues("github", "succeeded")))
 	require.Equal(t, 2.0, testutil.ToFloat64(r.rejected.WithLabelValues("github", "unauthorized")))
 	require.Equal(t, 1.0, testutil.ToFloat64(r.rejected.WithLabelValues("github", "ignored")))
 	require.Equal(t, 1.0, testutil.ToFloat64(r.rejected.WithLabelValues("argocd", "malformed")))
