@@ -2,7 +2,8 @@
 // needs, through aws-sdk-go-v2's secretsmanager client.
 //
 // A config references at most MaxPerConfig (8) secrets and they are
-// resolved all or nothing: Resolve returns every secret or an error and no
+// resolved all or nothing: ResolveRefs (and Resolve, on deployer/spec's
+// SecretRef and ResolvedSecret) returns every secret or an error and no
 // map, so a deploy applies all new values or keeps all old ones. Each
 // resolved secret is pinned to the version id Secrets Manager answered
 // with, which the deployer records in its history — version ids, never

@@ -48,7 +48,7 @@ func TestValuesNeverInErrorsOrLogs(t *testing.T) {
 				if setup != nil {
 					setup()
 				}
-				got, err := e.res.ResolveConfig(ctx, "leak/test", refs)
+				got, err := e.res.ResolveRefs(ctx, "leak/test", refs)
 				if err != nil {
 					texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
 				} else {

@@ -129,17 +129,11 @@ type fetched struct {
 	bin            []byte
 }
 
-// Resolve reads every ref, all or nothing, for a config the error cannot
-// name (see ResolveConfig).
-func (r *Resolver) Resolve(ctx context.Context, refs []Ref) (map[string]Resolved, error) {
-	return r.ResolveConfig(ctx, "", refs)
-}
-
-// ResolveConfig reads every ref of config (a name for errors, such as
+// ResolveRefs reads every ref of config (a name for errors, such as
 // "shop/prod"), all or nothing: on any failure it returns an error naming
 // the secret and no map. More than MaxPerConfig refs are refused before
 // anything is read. The map is keyed by Ref.Name.
-func (r *Resolver) ResolveConfig(ctx context.Context, config string, refs []Ref) (_ map[string]Resolved, err error) {
+func (r *Resolver) ResolveRefs(ctx context.Context, config string, refs []Ref) (_ map[string]Resolved, err error) {
 	start := time.Now()
 	defer func() {
 		result := "ok"

@@ -67,7 +67,7 @@ func TestResolveOneToEight(t *testing.T) {
 	for n := 1; n <= MaxPerConfig; n++ {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			e.srv.ResetCalls()
-			got, err := e.res.ResolveConfig(context.Background(), "shop/prod", refsN(n))
+			got, err := e.res.ResolveRefs(context.Background(), "shop/prod", refsN(n))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func TestResolveOneToEight(t *testing.T) {
 
 func TestNineRefused(t *testing.T) {
 	e := newEnv(t)
-	got, err := e.res.ResolveConfig(context.Background(), "shop/prod", refsN(9))
+	got, err := e.res.ResolveRefs(context.Background(), "shop/prod", refsN(9))
 	if got != nil || !errors.Is(err, ErrTooMany) {
 		t.Fatalf("9 secrets: got %v, %v", got, err)
 	}
@@ -180,7 +180,7 @@ func TestAllOrNothing(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(e)
 			}
-			got, err := e.res.Resolve(context.Background(), refs)
+			got, err := e.res.ResolveRefs(context.Background(), "", refs)
 			if got != nil || err == nil {
 				t.Fatalf("want no map and an error, got %v, %v", got, err)
 			}
@@ -222,7 +222,7 @@ func TestKeysAndBinary(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.ref.SecretID+"/"+tc.ref.Key, func(t *testing.T) {
 			tc.ref.Name = "x"
-			got, err := e.res.Resolve(context.Background(), []Ref{tc.ref})
+			got, err := e.res.ResolveRefs(context.Background(), "", []Ref{tc.ref})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || got != nil {
 					t.Fatalf("want error %q, got %v, %v", tc.wantErr, got, err)
@@ -280,7 +280,7 @@ func TestPinningAndRotation(t *testing.T) {
 			ref := tc.ref
 			ref.Name, ref.SecretID, ref.Key = "db", "app/s1", "password"
 			// With a second secret, so that AWSCURRENT goes through the batch.
-			got, err := e.res.Resolve(ctx, []Ref{ref, {Name: "other", SecretID: "app/s2"}})
+			got, err := e.res.ResolveRefs(ctx, "", []Ref{ref, {Name: "other", SecretID: "app/s2"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -297,7 +297,7 @@ func TestPinningAndRotation(t *testing.T) {
 		t.Fatalf("versions: %+v", vs)
 	}
 	// A mismatch of id and stage is AWS's error, named.
-	_, err = e.res.Resolve(ctx, []Ref{{Name: "db", SecretID: "app/s1", VersionID: v1, VersionStage: "AWSCURRENT"}})
+	_, err = e.res.ResolveRefs(ctx, "", []Ref{{Name: "db", SecretID: "app/s1", VersionID: v1, VersionStage: "AWSCURRENT"}})
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Fatalf("id/stage mismatch: %v", err)
@@ -309,7 +309,7 @@ func TestPinningAndRotation(t *testing.T) {
 
 func TestSameSecretTwoKeysOneVersion(t *testing.T) {
 	e := newEnv(t)
-	got, err := e.res.Resolve(context.Background(), []Ref{
+	got, err := e.res.ResolveRefs(context.Background(), "", []Ref{
 		{Name: "user", SecretID: "app/s1", Key: "user"},
 		{Name: "pass", SecretID: e.arns["app/s1"], Key: "password"},
 		{Name: "other", SecretID: "app/s2"},
@@ -352,7 +352,7 @@ func TestBatchFallbackAndThrottling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			tc.setup(e.srv)
-			got, err := e.res.Resolve(context.Background(), refsN(3))
+			got, err := e.res.ResolveRefs(context.Background(), "", refsN(3))
 			if tc.wantErr != "" {
 				if got != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("want %s, got %v %v", tc.wantErr, got, err)
@@ -372,7 +372,7 @@ func TestBatchFallbackAndThrottling(t *testing.T) {
 func TestUnsignedRequestRefused(t *testing.T) {
 	e := newEnv(t)
 	anon := sm.New(e.srv.Options(), func(o *sm.Options) { o.Credentials = aws.AnonymousCredentials{} })
-	got, err := NewResolver(anon).Resolve(context.Background(), refsN(2))
+	got, err := NewResolver(anon).ResolveRefs(context.Background(), "", refsN(2))
 	var ae smithy.APIError
 	if got != nil || !errors.As(err, &ae) || ae.ErrorCode() != "MissingAuthenticationTokenException" {
 		t.Fatalf("unsigned: %v %v", got, err)
@@ -385,7 +385,7 @@ func TestUnsignedRequestRefused(t *testing.T) {
 func TestValuesNeverPrinted(t *testing.T) {
 	e := newEnv(t)
 	e.srv.CreateString(t, "distinct", `{"password":"Zq8-never-printed-7Kx"}`)
-	got, err := e.res.Resolve(context.Background(), []Ref{{Name: "a", SecretID: "distinct"}, {Name: "b", SecretID: "distinct", Key: "password"}})
+	got, err := e.res.ResolveRefs(context.Background(), "", []Ref{{Name: "a", SecretID: "distinct"}, {Name: "b", SecretID: "distinct", Key: "password"}})
 	if err != nil {
 		t.Fatal(err)
 	}
