@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
 
@@ -25,6 +26,20 @@ type Cluster struct {
 // Client returns the cluster's name (Name, else the context, else the
 // kubeconfig's current context, else "default") and a clientset for it.
 func Client(c Cluster) (string, kubernetes.Interface, error) {
+	name, rc, err := RESTConfig(c)
+	if err != nil {
+		return name, nil, err
+	}
+	client, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return "", nil, fmt.Errorf("cluster %s: build client: %w", name, err)
+	}
+	return name, client, nil
+}
+
+// RESTConfig returns the cluster's name, as Client does, and its REST
+// configuration, for clients other than the clientset (dynamic, discovery).
+func RESTConfig(c Cluster) (string, *rest.Config, error) {
 	name := c.Name
 	if name == "" {
 		name = c.Context
@@ -48,9 +63,5 @@ func Client(c Cluster) (string, kubernetes.Interface, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("cluster %s: load kubeconfig context %q: %w", name, c.Context, err)
 	}
-	client, err := kubernetes.NewForConfig(rc)
-	if err != nil {
-		return "", nil, fmt.Errorf("cluster %s: build client: %w", name, err)
-	}
-	return name, client, nil
+	return name, rc, nil
 }
