@@ -246,6 +246,9 @@ func toUnstructured(o runtime.Object) (*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("convert %T: %w", o, err)
 	}
 	delete(m, "status")
+	if spec, ok := m["spec"].(map[string]any); ok && len(spec) == 0 {
+		delete(m, "spec")
+	}
 	dropNullTimestamps(m)
 	return &unstructured.Unstructured{Object: m}, nil
 }
