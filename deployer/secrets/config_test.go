@@ -59,7 +59,7 @@ func TestOpenThroughConfiguration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.ResolveRefs(context.Background(), "", []Ref{{Name: "db", SecretID: "cfg/db", Key: "password"}})
+	got, err := r.resolveRefs(context.Background(), "", []secretRef{{Name: "db", SecretID: "cfg/db", Key: "password"}})
 	if err != nil || got["db"].VersionID != ver || got["db"].Values["password"] != "x" {
 		t.Fatalf("got %v %v", got, err)
 	}

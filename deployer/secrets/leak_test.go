@@ -44,11 +44,11 @@ func TestValuesNeverInErrorsOrLogs(t *testing.T) {
 
 			ctx := context.Background()
 			var texts []string
-			run := func(refs []Ref, setup func()) {
+			run := func(refs []secretRef, setup func()) {
 				if setup != nil {
 					setup()
 				}
-				got, err := e.res.ResolveRefs(ctx, "leak/test", refs)
+				got, err := e.res.resolveRefs(ctx, "leak/test", refs)
 				if err != nil {
 					texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
 				} else {
@@ -57,15 +57,15 @@ func TestValuesNeverInErrorsOrLogs(t *testing.T) {
 					texts = append(texts, string(b))
 				}
 			}
-			run([]Ref{{Name: "a", SecretID: "obj", Key: "missing"}}, nil)
-			run([]Ref{{Name: "a", SecretID: "plain", Key: "k"}}, nil)
-			run([]Ref{{Name: "a", SecretID: "bin", Key: "k"}}, nil)
-			run([]Ref{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", Key: "k"}, {Name: "c", SecretID: "none"}}, nil)
-			run(append(refsN(8), Ref{Name: "z", SecretID: "obj"}), nil)
-			run([]Ref{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", Key: "k"}, {Name: "c", SecretID: "bin"}}, nil)
-			run([]Ref{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj"}}, func() { e.srv.Throttle(3) })
-			run([]Ref{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", VersionStage: "AWSPREVIOUS"}}, nil)
-			run([]Ref{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", Key: "k"}}, func() { e.srv.Delete("obj") })
+			run([]secretRef{{Name: "a", SecretID: "obj", Key: "missing"}}, nil)
+			run([]secretRef{{Name: "a", SecretID: "plain", Key: "k"}}, nil)
+			run([]secretRef{{Name: "a", SecretID: "bin", Key: "k"}}, nil)
+			run([]secretRef{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", Key: "k"}, {Name: "c", SecretID: "none"}}, nil)
+			run(append(refsN(8), secretRef{Name: "z", SecretID: "obj"}), nil)
+			run([]secretRef{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", Key: "k"}, {Name: "c", SecretID: "bin"}}, nil)
+			run([]secretRef{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj"}}, func() { e.srv.Throttle(3) })
+			run([]secretRef{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", VersionStage: "AWSPREVIOUS"}}, nil)
+			run([]secretRef{{Name: "a", SecretID: "plain"}, {Name: "b", SecretID: "obj", Key: "k"}}, func() { e.srv.Delete("obj") })
 			if !strings.Contains(logs.String(), "secret resolved") {
 				t.Fatalf("the successful resolution logged nothing: %s", logs.String())
 			}

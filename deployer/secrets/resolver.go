@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+	"github.com/furrowdev/furrow/deployer/spec"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 )
@@ -22,7 +23,7 @@ import (
 // rule, and what one BatchGetSecretValue call reads comfortably.
 const MaxPerConfig = 8
 
-// stageCurrent is the staging label read when a Ref names none.
+// stageCurrent is the staging label read when a secretRef names none.
 const stageCurrent = "AWSCURRENT"
 
 // ErrTooMany is returned (wrapped) when a config references more than
@@ -129,11 +130,11 @@ type fetched struct {
 	bin            []byte
 }
 
-// ResolveRefs reads every ref of config (a name for errors, such as
+// resolveRefs reads every ref of config (a name for errors, such as
 // "shop/prod"), all or nothing: on any failure it returns an error naming
 // the secret and no map. More than MaxPerConfig refs are refused before
-// anything is read. The map is keyed by Ref.Name.
-func (r *Resolver) ResolveRefs(ctx context.Context, config string, refs []Ref) (_ map[string]Resolved, err error) {
+// anything is read. The map is keyed by secretRef.Name.
+func (r *Resolver) resolveRefs(ctx context.Context, config string, refs []secretRef) (_ map[string]resolvedSecret, err error) {
 	start := time.Now()
 	defer func() {
 		result := "ok"
@@ -149,7 +150,7 @@ func (r *Resolver) ResolveRefs(ctx context.Context, config string, refs []Ref) (
 		return nil, err
 	}
 	if len(refs) == 0 {
-		return map[string]Resolved{}, nil
+		return map[string]resolvedSecret{}, nil
 	}
 	if r.timeout > 0 {
 		var cancel context.CancelFunc
@@ -157,7 +158,7 @@ func (r *Resolver) ResolveRefs(ctx context.Context, config string, refs []Ref) (
 		defer cancel()
 	}
 
-	keyOf := func(ref Ref) fetchKey {
+	keyOf := func(ref secretRef) fetchKey {
 		if ref.VersionStage == "" && ref.VersionID == "" {
 			return fetchKey{ref.SecretID, stageCurrent, ""}
 		}
@@ -201,7 +202,7 @@ func (r *Resolver) ResolveRefs(ctx context.Context, config string, refs []Ref) (
 		return nil, err
 	}
 
-	out := make(map[string]Resolved, len(refs))
+	out := make(map[string]resolvedSecret, len(refs))
 	for _, ref := range refs {
 		f := got[keyOf(ref)]
 		var v Values
@@ -217,7 +218,7 @@ func (r *Resolver) ResolveRefs(ctx context.Context, config string, refs []Ref) (
 		if err != nil {
 			return nil, &Error{Name: ref.Name, SecretID: ref.SecretID, Err: err}
 		}
-		out[ref.Name] = Resolved{
+		out[ref.Name] = resolvedSecret{
 			Name: ref.Name, SecretID: ref.SecretID, ARN: f.arn, VersionID: f.versionID,
 			Stages: f.stages, Binary: f.str == nil, Values: v,
 		}
@@ -227,7 +228,7 @@ func (r *Resolver) ResolveRefs(ctx context.Context, config string, refs []Ref) (
 }
 
 // checkRefs refuses what cannot be resolved before anything is read.
-func checkRefs(config string, refs []Ref) error {
+func checkRefs(config string, refs []secretRef) error {
 	label := "config"
 	if config != "" {
 		label = fmt.Sprintf("config %s", config)
@@ -355,7 +356,7 @@ func (r *Resolver) getEach(ctx context.Context, keys []fetchKey, got map[fetchKe
 }
 
 // logResolved logs what was resolved: names, ids, versions and keys.
-func (r *Resolver) logResolved(config string, out map[string]Resolved) {
+func (r *Resolver) logResolved(config string, out map[string]resolvedSecret) {
 	if !r.log.Enabled(context.Background(), slog.LevelDebug) {
 		return
 	}
@@ -375,7 +376,7 @@ func (r *Resolver) logResolved(config string, out map[string]Resolved) {
 
 // Versions lists a secret's versions, newest first, deprecated ones (no
 // staging label left) included: what the history shows. No value is read.
-func (r *Resolver) Versions(ctx context.Context, ref Ref) ([]Version, error) {
+func (r *Resolver) Versions(ctx context.Context, ref spec.SecretRef) ([]Version, error) {
 	if r.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.timeout)

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/furrowdev/furrow/deployer/spec"
 	smtest "github.com/furrowdev/furrow/internal/testenv/secretsmanager"
 )
 
@@ -46,10 +47,10 @@ func newEnv(t *testing.T, opts ...Option) *env {
 	return e
 }
 
-func refsN(n int) []Ref {
-	refs := make([]Ref, n)
+func refsN(n int) []secretRef {
+	refs := make([]secretRef, n)
 	for i := range refs {
-		refs[i] = Ref{Name: fmt.Sprintf("n%d", i+1), SecretID: fmt.Sprintf("app/s%d", i+1)}
+		refs[i] = secretRef{Name: fmt.Sprintf("n%d", i+1), SecretID: fmt.Sprintf("app/s%d", i+1)}
 	}
 	return refs
 }
@@ -67,7 +68,7 @@ func TestResolveOneToEight(t *testing.T) {
 	for n := 1; n <= MaxPerConfig; n++ {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			e.srv.ResetCalls()
-			got, err := e.res.ResolveRefs(context.Background(), "shop/prod", refsN(n))
+			got, err := e.res.resolveRefs(context.Background(), "shop/prod", refsN(n))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +104,7 @@ func TestResolveOneToEight(t *testing.T) {
 
 func TestNineRefused(t *testing.T) {
 	e := newEnv(t)
-	got, err := e.res.ResolveRefs(context.Background(), "shop/prod", refsN(9))
+	got, err := e.res.resolveRefs(context.Background(), "shop/prod", refsN(9))
 	if got != nil || !errors.Is(err, ErrTooMany) {
 		t.Fatalf("9 secrets: got %v, %v", got, err)
 	}
@@ -123,29 +124,31 @@ func TestAllOrNothing(t *testing.T) {
 		name   string
 		opts   []Option
 		setup  func(e *env)
-		refs   func() []Ref
+		refs   func() []secretRef
 		failID string // the secret the error names
 		code   string // AWS error code in the chain, "" for a local reason
 	}{
 		{
 			name:   "one missing, batch",
-			refs:   func() []Ref { return append(refsN(3), Ref{Name: "gone", SecretID: "app/none"}) },
+			refs:   func() []secretRef { return append(refsN(3), secretRef{Name: "gone", SecretID: "app/none"}) },
 			failID: "app/none", code: "ResourceNotFoundException",
 		},
 		{
 			name:   "one missing, one by one",
 			opts:   []Option{WithoutBatch()},
-			refs:   func() []Ref { return append(refsN(3), Ref{Name: "gone", SecretID: "app/none"}) },
+			refs:   func() []secretRef { return append(refsN(3), secretRef{Name: "gone", SecretID: "app/none"}) },
 			failID: "app/none", code: "ResourceNotFoundException",
 		},
 		{
-			name:   "unknown stage",
-			refs:   func() []Ref { return append(refsN(2), Ref{Name: "x", SecretID: "app/s3", VersionStage: "AWSPENDING"}) },
+			name: "unknown stage",
+			refs: func() []secretRef {
+				return append(refsN(2), secretRef{Name: "x", SecretID: "app/s3", VersionStage: "AWSPENDING"})
+			},
 			failID: "app/s3", code: "ResourceNotFoundException",
 		},
 		{
 			name:   "missing JSON key",
-			refs:   func() []Ref { return append(refsN(2), Ref{Name: "x", SecretID: "app/s3", Key: "passwd"}) },
+			refs:   func() []secretRef { return append(refsN(2), secretRef{Name: "x", SecretID: "app/s3", Key: "passwd"}) },
 			failID: "app/s3",
 		},
 		{
@@ -159,14 +162,14 @@ func TestAllOrNothing(t *testing.T) {
 					}
 				})
 			},
-			refs: func() []Ref { return refsN(2) },
+			refs: func() []secretRef { return refsN(2) },
 			// filled below: s3 by version id
 			failID: "app/s3", code: "ResourceNotFoundException",
 		},
 		{
 			name:   "scheduled for deletion",
 			setup:  func(e *env) { e.srv.FailNext("GetSecretValue", "InvalidRequestException", "marked for deletion") },
-			refs:   func() []Ref { return []Ref{{Name: "a", SecretID: "app/s1"}} },
+			refs:   func() []secretRef { return []secretRef{{Name: "a", SecretID: "app/s1"}} },
 			failID: "app/s1", code: "InvalidRequestException",
 		},
 	}
@@ -175,12 +178,12 @@ func TestAllOrNothing(t *testing.T) {
 			e := newEnv(t, tc.opts...)
 			refs := tc.refs()
 			if tc.name == "deleted mid-resolution" {
-				refs = append(refs, Ref{Name: "pinned", SecretID: "app/s3", VersionID: e.vers["app/s3"]})
+				refs = append(refs, secretRef{Name: "pinned", SecretID: "app/s3", VersionID: e.vers["app/s3"]})
 			}
 			if tc.setup != nil {
 				tc.setup(e)
 			}
-			got, err := e.res.ResolveRefs(context.Background(), "", refs)
+			got, err := e.res.resolveRefs(context.Background(), "", refs)
 			if got != nil || err == nil {
 				t.Fatalf("want no map and an error, got %v, %v", got, err)
 			}
@@ -204,25 +207,25 @@ func TestKeysAndBinary(t *testing.T) {
 	e.srv.CreateString(t, "nested", `{"a":{"b":[1, 2]},"n":null,"t":true,"s":"x\"y"}`)
 	e.srv.CreateBinary(t, "bin", []byte{0, 1, 0xfe})
 	cases := []struct {
-		ref     Ref
+		ref     secretRef
 		want    map[string]string
 		wantErr string
 	}{
-		{Ref{SecretID: "app/s1", Key: "password"}, map[string]string{"password": "p1"}, ""},
-		{Ref{SecretID: "app/s1", Key: "port"}, map[string]string{"port": "5432"}, ""},
-		{Ref{SecretID: "nested", Key: "a"}, map[string]string{"a": `{"b":[1,2]}`}, ""},
-		{Ref{SecretID: "nested", Key: "s"}, map[string]string{"s": `x"y`}, ""},
-		{Ref{SecretID: "nested"}, map[string]string{"": `{"a":{"b":[1, 2]},"n":null,"t":true,"s":"x\"y"}`, "a": `{"b":[1,2]}`, "t": "true", "s": `x"y`}, ""},
-		{Ref{SecretID: "nested", Key: "n"}, nil, `key "n": not in the secret's JSON object`},
-		{Ref{SecretID: "plain"}, map[string]string{"": "hunter2-plain"}, ""},
-		{Ref{SecretID: "plain", Key: "password"}, nil, `key "password": the secret string is not a JSON object`},
-		{Ref{SecretID: "bin"}, map[string]string{"": base64.StdEncoding.EncodeToString([]byte{0, 1, 0xfe})}, ""},
-		{Ref{SecretID: "bin", Key: "k"}, nil, "binary"},
+		{secretRef{SecretID: "app/s1", Key: "password"}, map[string]string{"password": "p1"}, ""},
+		{secretRef{SecretID: "app/s1", Key: "port"}, map[string]string{"port": "5432"}, ""},
+		{secretRef{SecretID: "nested", Key: "a"}, map[string]string{"a": `{"b":[1,2]}`}, ""},
+		{secretRef{SecretID: "nested", Key: "s"}, map[string]string{"s": `x"y`}, ""},
+		{secretRef{SecretID: "nested"}, map[string]string{"": `{"a":{"b":[1, 2]},"n":null,"t":true,"s":"x\"y"}`, "a": `{"b":[1,2]}`, "t": "true", "s": `x"y`}, ""},
+		{secretRef{SecretID: "nested", Key: "n"}, nil, `key "n": not in the secret's JSON object`},
+		{secretRef{SecretID: "plain"}, map[string]string{"": "hunter2-plain"}, ""},
+		{secretRef{SecretID: "plain", Key: "password"}, nil, `key "password": the secret string is not a JSON object`},
+		{secretRef{SecretID: "bin"}, map[string]string{"": base64.StdEncoding.EncodeToString([]byte{0, 1, 0xfe})}, ""},
+		{secretRef{SecretID: "bin", Key: "k"}, nil, "binary"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.ref.SecretID+"/"+tc.ref.Key, func(t *testing.T) {
 			tc.ref.Name = "x"
-			got, err := e.res.ResolveRefs(context.Background(), "", []Ref{tc.ref})
+			got, err := e.res.resolveRefs(context.Background(), "", []secretRef{tc.ref})
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || got != nil {
 					t.Fatalf("want error %q, got %v, %v", tc.wantErr, got, err)
@@ -251,19 +254,19 @@ func TestPinningAndRotation(t *testing.T) {
 	v3 := e.srv.PutString(t, "app/s1", `{"password":"third"}`, "AWSPENDING")
 	cases := []struct {
 		name      string
-		ref       Ref
+		ref       secretRef
 		rotate    bool
 		wantVer   string
 		wantValue string
 	}{
-		{"current", Ref{}, false, v2, "rotated"},
-		{"previous", Ref{VersionStage: "AWSPREVIOUS"}, false, v1, "p1"},
-		{"pending", Ref{VersionStage: "AWSPENDING"}, false, v3, "third"},
-		{"pinned id", Ref{VersionID: v1}, false, v1, "p1"},
-		{"id and stage agree", Ref{VersionID: v2, VersionStage: "AWSCURRENT"}, false, v2, "rotated"},
-		{"current after rotation", Ref{}, true, v3, "third"},
-		{"previous after rotation", Ref{VersionStage: "AWSPREVIOUS"}, true, v2, "rotated"},
-		{"pinned id survives rotation", Ref{VersionID: v1}, true, v1, "p1"},
+		{"current", secretRef{}, false, v2, "rotated"},
+		{"previous", secretRef{VersionStage: "AWSPREVIOUS"}, false, v1, "p1"},
+		{"pending", secretRef{VersionStage: "AWSPENDING"}, false, v3, "third"},
+		{"pinned id", secretRef{VersionID: v1}, false, v1, "p1"},
+		{"id and stage agree", secretRef{VersionID: v2, VersionStage: "AWSCURRENT"}, false, v2, "rotated"},
+		{"current after rotation", secretRef{}, true, v3, "third"},
+		{"previous after rotation", secretRef{VersionStage: "AWSPREVIOUS"}, true, v2, "rotated"},
+		{"pinned id survives rotation", secretRef{VersionID: v1}, true, v1, "p1"},
 	}
 	rotated := false
 	for _, tc := range cases {
@@ -280,7 +283,7 @@ func TestPinningAndRotation(t *testing.T) {
 			ref := tc.ref
 			ref.Name, ref.SecretID, ref.Key = "db", "app/s1", "password"
 			// With a second secret, so that AWSCURRENT goes through the batch.
-			got, err := e.res.ResolveRefs(ctx, "", []Ref{ref, {Name: "other", SecretID: "app/s2"}})
+			got, err := e.res.resolveRefs(ctx, "", []secretRef{ref, {Name: "other", SecretID: "app/s2"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -289,7 +292,7 @@ func TestPinningAndRotation(t *testing.T) {
 			}
 		})
 	}
-	vs, err := e.res.Versions(ctx, Ref{Name: "db", SecretID: "app/s1"})
+	vs, err := e.res.Versions(ctx, spec.SecretRef{Name: "db", SecretID: "app/s1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,19 +300,19 @@ func TestPinningAndRotation(t *testing.T) {
 		t.Fatalf("versions: %+v", vs)
 	}
 	// A mismatch of id and stage is AWS's error, named.
-	_, err = e.res.ResolveRefs(ctx, "", []Ref{{Name: "db", SecretID: "app/s1", VersionID: v1, VersionStage: "AWSCURRENT"}})
+	_, err = e.res.resolveRefs(ctx, "", []secretRef{{Name: "db", SecretID: "app/s1", VersionID: v1, VersionStage: "AWSCURRENT"}})
 	var nf *types.ResourceNotFoundException
 	if !errors.As(err, &nf) {
 		t.Fatalf("id/stage mismatch: %v", err)
 	}
-	if _, err := e.res.Versions(ctx, Ref{Name: "x", SecretID: "app/none"}); !errors.As(err, &nf) || !strings.Contains(err.Error(), "app/none") {
+	if _, err := e.res.Versions(ctx, spec.SecretRef{Name: "x", SecretID: "app/none"}); !errors.As(err, &nf) || !strings.Contains(err.Error(), "app/none") {
 		t.Fatalf("versions of a missing secret: %v", err)
 	}
 }
 
 func TestSameSecretTwoKeysOneVersion(t *testing.T) {
 	e := newEnv(t)
-	got, err := e.res.ResolveRefs(context.Background(), "", []Ref{
+	got, err := e.res.resolveRefs(context.Background(), "", []secretRef{
 		{Name: "user", SecretID: "app/s1", Key: "user"},
 		{Name: "pass", SecretID: e.arns["app/s1"], Key: "password"},
 		{Name: "other", SecretID: "app/s2"},
@@ -352,7 +355,7 @@ func TestBatchFallbackAndThrottling(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
 			tc.setup(e.srv)
-			got, err := e.res.ResolveRefs(context.Background(), "", refsN(3))
+			got, err := e.res.resolveRefs(context.Background(), "", refsN(3))
 			if tc.wantErr != "" {
 				if got != nil || err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("want %s, got %v %v", tc.wantErr, got, err)
@@ -372,7 +375,7 @@ func TestBatchFallbackAndThrottling(t *testing.T) {
 func TestUnsignedRequestRefused(t *testing.T) {
 	e := newEnv(t)
 	anon := sm.New(e.srv.Options(), func(o *sm.Options) { o.Credentials = aws.AnonymousCredentials{} })
-	got, err := NewResolver(anon).ResolveRefs(context.Background(), "", refsN(2))
+	got, err := NewResolver(anon).resolveRefs(context.Background(), "", refsN(2))
 	var ae smithy.APIError
 	if got != nil || !errors.As(err, &ae) || ae.ErrorCode() != "MissingAuthenticationTokenException" {
 		t.Fatalf("unsigned: %v %v", got, err)
@@ -385,7 +388,7 @@ func TestUnsignedRequestRefused(t *testing.T) {
 func TestValuesNeverPrinted(t *testing.T) {
 	e := newEnv(t)
 	e.srv.CreateString(t, "distinct", `{"password":"Zq8-never-printed-7Kx"}`)
-	got, err := e.res.ResolveRefs(context.Background(), "", []Ref{{Name: "a", SecretID: "distinct"}, {Name: "b", SecretID: "distinct", Key: "password"}})
+	got, err := e.res.resolveRefs(context.Background(), "", []secretRef{{Name: "a", SecretID: "distinct"}, {Name: "b", SecretID: "distinct", Key: "password"}})
 	if err != nil {
 		t.Fatal(err)
 	}

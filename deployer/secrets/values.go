@@ -7,16 +7,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/furrowdev/furrow/deployer/spec"
 )
 
 // WholeSecret is the key of Values holding the secret string as stored
-// (or, for a binary secret, its base64 encoding).
-const WholeSecret = ""
+// (or, for a binary secret, its base64 encoding): spec's.
+const WholeSecret = spec.WholeSecret
 
 const redacted = "<secret>"
 
-// Ref is one Secrets Manager secret a config needs.
-type Ref struct {
+// secretRef is one Secrets Manager secret a config needs: spec.SecretRef
+// with the JSON key the spec selects.
+type secretRef struct {
 	// Name is the secret's name in the spec; it keys Resolve's map.
 	Name string
 	// SecretID is the secret's ARN (full or without the random suffix) or
@@ -32,11 +35,11 @@ type Ref struct {
 	Key string
 }
 
-// Resolved is one secret as read, pinned to the version read.
-type Resolved struct {
+// resolvedSecret is one secret as read, pinned to the version read.
+type resolvedSecret struct {
 	// Name is the spec's name of the secret.
 	Name string
-	// SecretID is the Ref's SecretID, ARN is the secret's full ARN.
+	// SecretID is the secretRef's SecretID, ARN is the secret's full ARN.
 	SecretID, ARN string
 	// VersionID is the version that was read: what the deployer records
 	// in its history, and what a later deploy pins to reproduce this one.
@@ -51,7 +54,9 @@ type Resolved struct {
 }
 
 // Values is a secret's value by key. It never shows itself: fmt's verbs,
-// JSON encoding and slog all print <secret>; read it by indexing.
+// JSON encoding and slog all print <secret>; read it by indexing. The
+// resolver keeps values in it; spec.ResolvedSecret.Values is a plain map,
+// so wrap it (secrets.Values(rs.Values)) before logging or formatting.
 type Values map[string]string
 
 // String hides the values from %s and %v.
@@ -63,7 +68,7 @@ func (Values) GoString() string { return redacted }
 // Format hides the values from every fmt verb, %+v and %x included.
 func (Values) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(redacted)) }
 
-// MarshalJSON hides the values when a Resolved is encoded.
+// MarshalJSON hides the values when they are encoded.
 func (Values) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
 
 // LogValue hides the values from slog handlers.
