@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -56,5 +57,29 @@ func FuzzDecodeGitHub(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		e, _, err := DecodeGitHub("deployment_status", body)
 		checkDecoded(t, e, err)
+	})
+}
+
+// FuzzParseLine: a line is refused or gives a valid event that encodes
+// back to a line giving the same event.
+func FuzzParseLine(f *testing.F) {
+	f.Add([]byte(`{"deploy_id":1,"source":"furrow","project":"p","environment":"e","action":"deploy","result":"started","started_at":"2026-11-01T00:00:00Z"}`))
+	f.Add([]byte(`{"deploy_id":1,"source":"furrow","project":"p","environment":"e","action":"scale","result":"succeeded","started_at":"2026-11-01T00:00:00Z","finished_at":"2026-11-01T00:00:01.5Z","replicas_from":1,"replicas_to":3}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		e, err := ParseLine(b)
+		if err != nil {
+			return
+		}
+		again, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2, err := ParseLine(again)
+		if err != nil {
+			t.Fatalf("%s: %v", again, err)
+		}
+		if Token(e) != Token(e2) {
+			t.Fatalf("round trip changed the event: %+v / %+v", e, e2)
+		}
 	})
 }

@@ -229,3 +229,27 @@ func TestReceiverRoutes(t *testing.T) {
 	_, err = New(Configuration{}, Dependencies{Sink: NewWriter(nil)})
 	require.Error(t, err)
 }
+
+// TestLoad: bad lines are named with their line and skipped, their
+// neighbours stored; loading again (with the bad line fixed) stores
+// nothing twice.
+func TestLoad(t *testing.T) {
+	s := migrated(t)
+	w := NewWriter(s)
+	ctx := context.Background()
+	good1 := `{"deploy_id":1,"source":"furrow","project":"p","environment":"e","action":"deploy","result":"started","started_at":"2026-11-01T00:00:00Z"}`
+	good2 := `{"deploy_id":1,"source":"furrow","project":"p","environment":"e","action":"deploy","result":"succeeded","started_at":"2026-11-01T00:00:00Z","finished_at":"2026-11-01T00:02:00Z"}`
+	bad := `{"deploy_id":2,"source":"furrow","project":"p","environment":"e","action":"deploy","result":"succeeded","started_at":"2026-11-01T01:00:00Z"}`
+	fixed := `{"deploy_id":2,"source":"furrow","project":"p","environment":"e","action":"deploy","result":"succeeded","started_at":"2026-11-01T01:00:00Z","finished_at":"2026-11-01T01:01:00Z"}`
+	rep, err := w.Load(ctx, "events.jsonl", strings.NewReader(good1+"\n\n"+`{"projet":"p"}`+"\n"+bad+"\n"+good2+"\n"))
+	require.NoError(t, err)
+	require.Equal(t, 4, rep.Lines)
+	require.Equal(t, 2, rep.Written)
+	require.Len(t, rep.Bad, 2)
+	require.Contains(t, rep.Bad[0], "events.jsonl:3: not a deploy event: json: unknown field \"projet\"")
+	require.Contains(t, rep.Bad[1], "events.jsonl:4: invalid deploy event: result succeeded needs finished_at")
+	rep, err = w.Load(ctx, "events.jsonl", strings.NewReader(good1+"\n"+fixed+"\n"+good2+"\n"))
+	require.NoError(t, err)
+	require.Empty(t, rep.Bad)
+	require.Equal(t, "3", chQuery(t, s, "SELECT count() FROM deploy_events"))
+}
