@@ -58,6 +58,7 @@ func newRootCommand() *cobra.Command {
 		newCatalogCommand(a),
 		newCostCommand(a),
 		newAlertsCommand(a),
+		newDeployCmd(a),
 	)
 	// cobra adds help and completion only when it executes; add them now so
 	// that the unknown-command check lists and accepts them.
