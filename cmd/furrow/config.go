@@ -7,6 +7,7 @@ import (
 	"github.com/furrowdev/furrow/alerting"
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
+	"github.com/furrowdev/furrow/deployer"
 	"github.com/furrowdev/furrow/ingest/billing"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
@@ -65,6 +66,9 @@ type Configuration struct {
 	// Alerting receives Grafana and Alertmanager webhooks and posts one
 	// Slack message per namespace and alert (docs/alerting.md).
 	Alerting alerting.Configuration `yaml:"alerting"`
+	// Deployer deploys services from their project specs to the clusters
+	// listed here, and takes external deploy events (docs/deployer.md).
+	Deployer deployer.Configuration `yaml:"deployer"`
 }
 
 // LogConfiguration configures logging.
@@ -111,6 +115,7 @@ func DefaultConfiguration() Configuration {
 		Billing:    billing.DefaultConfiguration(),
 		Cost:       cost.DefaultConfiguration(),
 		Alerting:   alerting.DefaultConfiguration(),
+		Deployer:   deployer.DefaultConfiguration(),
 	}
 }
 
@@ -149,6 +154,7 @@ func (c Configuration) Validate() error {
 		{"billing", c.Billing.Validate()},
 		{"cost", c.Cost.Validate()},
 		{"alerting", c.Alerting.Validate()},
+		{"deployer", c.Deployer.Validate()},
 	} {
 		if v.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", v.key, v.err))
