@@ -18,7 +18,8 @@ import (
 // list below.
 func newDeployCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "deploy", Short: "Deploy services from their project spec; render, validate and publish the spec's schema"}
-	cmd.AddCommand(newDeploySchemaCmd(), newDeployRenderCmd(a), newDeployValidateCmd(a))
+	cmd.AddCommand(newDeploySchemaCmd(), newDeployRenderCmd(a), newDeployValidateCmd(a),
+		newDeployEventsCommand(a, "events"))
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/furrowdev/furrow/alerting"
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
+	"github.com/furrowdev/furrow/deployer/events"
 	"github.com/furrowdev/furrow/ingest/billing"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
@@ -20,6 +21,7 @@ import (
 	"github.com/furrowdev/furrow/ingest/usage"
 	"github.com/furrowdev/furrow/migrations"
 	"github.com/furrowdev/furrow/query/cost"
+	"github.com/furrowdev/furrow/query/deploys"
 	"github.com/furrowdev/furrow/query/traffic"
 	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/store"
@@ -126,6 +128,17 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		// The /alerts page: a token as the basic password, CSRF-checked forms.
 		alerts.PageRoutes(srv.Pages(api.ScopeRead), srv.Pages(api.ScopeWrite))
 	}
+
+	// Deploy events: the metrics (read scope) and the external deploy
+	// webhooks (Argo CD with an ingest token, GitHub signed with
+	// deployer.events.github_secret, outside the token check).
+	deploys.New(s).Routes(read)
+	depEvents, err := events.New(a.cfg.Deployer.Events, events.Dependencies{Sink: events.NewWriter(s), Directory: deployDirectory{cat},
+		Registry: reg, Logger: a.logger})
+	if err != nil {
+		return err
+	}
+	depEvents.Routes(ingest, srv.SelfAuthenticated())
 
 	comps := &components{logger: a.logger}
 	stopAll := func() {
