@@ -156,3 +156,27 @@ func (c *Cluster) JobLogs(ctx context.Context, ns, job string, tail int) (string
 	}
 	return sb.String(), errors.Join(errs...)
 }
+
+// JobStatus reports whether a Job has finished: done when it completed,
+// failed when it failed (the Complete and Failed conditions).
+func (c *Cluster) JobStatus(ctx context.Context, ns, job string) (done, failed bool, err error) {
+	j, err := c.client.BatchV1().Jobs(ns).Get(ctx, job, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return false, false, fmt.Errorf("job %s/%s in cluster %s: %w", ns, job, c.name, ErrNotFound)
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("job %s/%s in cluster %s: %w", ns, job, c.name, err)
+	}
+	for _, cond := range j.Status.Conditions {
+		if cond.Status != "True" {
+			continue
+		}
+		switch cond.Type {
+		case batchv1.JobComplete:
+			done = true
+		case batchv1.JobFailed:
+			failed = true
+		}
+	}
+	return done, failed, nil
+}
