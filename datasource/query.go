@@ -36,7 +36,8 @@ const (
 	QueryTypeCostSummary   = "cost_summary"
 	QueryTypeCostAnomalies = "cost_anomalies"
 	// The alert history: QueryTypeAlerts, QueryTypeAlertAnnotations
-	// (alerts.go).
+	// (alerts.go); the deploy history: QueryTypeDeploys,
+	// QueryTypeDeployAnnotations (deploys.go).
 )
 
 // Query is a panel query's model (DataQuery.JSON).
@@ -87,6 +88,15 @@ type Query struct {
 	// AlertName narrows the alert history query types (with Namespace):
 	// a name or a comma-separated list; All or empty for every one.
 	AlertName string `json:"alertname,omitempty"`
+	// Environment, Source and Within narrow the deploy query types (with
+	// Project and Team): lists, All or empty for every one; Within is
+	// change_failure_rate's window (24h). Actions lists the actions
+	// deploy_annotations shows (deploy, rollback, restart, scale,
+	// cronjob_trigger, prune; empty for all).
+	Environment string `json:"environment,omitempty"`
+	Source      string `json:"source,omitempty"`
+	Within      string `json:"within,omitempty"`
+	Actions     string `json:"actions,omitempty"`
 	// AdHocFilters are the dashboard's ad hoc filters, as the frontend
 	// passes them.
 	AdHocFilters []AdHocFilter `json:"adHocFilters,omitempty"`
@@ -114,6 +124,9 @@ var valueLists = map[string]string{
 	// route's alerts) and alert names.
 	"alert_namespaces": "SELECT DISTINCT if(namespace = '', '(no namespace)', namespace) AS n FROM alert_events ORDER BY n",
 	"alertnames":       "SELECT DISTINCT alertname FROM alert_events WHERE alertname != '' ORDER BY alertname",
+	// The deploy history's projects and environments.
+	"deploy_projects":     "SELECT DISTINCT project FROM deploy_events WHERE project != '' ORDER BY project",
+	"deploy_environments": "SELECT DISTINCT environment FROM deploy_events WHERE environment != '' ORDER BY environment",
 }
 
 // valueListNames are the values a values query takes, for messages.
@@ -163,8 +176,10 @@ func (d *Datasource) run(ctx context.Context, q backend.DataQuery, a attribution
 		frames, err = d.runCost(ctx, m, tr, q.RefID)
 	case QueryTypeAlerts, QueryTypeAlertAnnotations:
 		frames, err = d.runAlerts(ctx, m, tr, q.RefID, a)
+	case QueryTypeDeploys, QueryTypeDeployAnnotations:
+		frames, err = d.runDeploys(ctx, m, tr, q.RefID, a)
 	default:
-		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew, cost, cost_network, cost_summary, cost_anomalies, alerts, alert_annotations, values or changes", m.QueryType))
+		return badRequest(fmt.Sprintf("query type %q: use sql, top_talkers, cost_per_day, before_after, zone_skew, cost, cost_network, cost_summary, cost_anomalies, alerts, alert_annotations, deploys, deploy_annotations, values or changes", m.QueryType))
 	}
 	if err != nil {
 		return errorResponse(err)

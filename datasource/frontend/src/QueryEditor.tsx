@@ -3,7 +3,7 @@ import { QueryEditorProps, SelectableValue } from '@grafana/data';
 import { InlineField, InlineFieldRow, Input, MultiSelect, RadioButtonGroup, Select, TextArea } from '@grafana/ui';
 
 import type { DataSource } from './datasource';
-import { alertMetrics, costDimensions, FurrowOptions, FurrowQuery, QueryType, QueryTypes, trafficClasses } from './types';
+import { alertMetrics, costDimensions, deployDimensions, deployMetrics, FurrowOptions, FurrowQuery, QueryType, QueryTypes, trafficClasses } from './types';
 
 type Props = QueryEditorProps<DataSource, FurrowQuery, FurrowOptions>;
 
@@ -19,6 +19,8 @@ const typeOptions: Array<SelectableValue<QueryType>> = [
   { label: 'Cost anomalies', value: QueryTypes.CostAnomalies, description: 'Unintended increases per owner and service (annotations or a table)' },
   { label: 'Alerts', value: QueryTypes.Alerts, description: 'Alert history: fired, resolved, firing per step or over the range, time to resolve' },
   { label: 'Alerts as annotations', value: QueryTypes.AlertAnnotations, description: 'Each alert from fired to resolved, on the graphs' },
+  { label: 'Deploys', value: QueryTypes.Deploys, description: 'Deploy metrics: per period, failure causes, action types, duration, failure rate, DORA' },
+  { label: 'Deploys as annotations', value: QueryTypes.DeployAnnotations, description: 'Deploys, rollbacks, restarts and scale events on the graphs' },
   { label: 'SQL', value: QueryTypes.SQL, description: 'Read-only ClickHouse SQL with the ClickHouse datasource macros' },
 ];
 
@@ -32,7 +34,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
     }
   };
   const text = (
-    key: 'cluster' | 'namespace' | 'workload' | 'at' | 'window' | 'team' | 'project' | 'service' | 'currency' | 'alertname',
+    key: 'cluster' | 'namespace' | 'workload' | 'at' | 'window' | 'team' | 'project' | 'service' | 'currency' | 'alertname' | 'environment' | 'within' | 'actions',
     label: string,
     placeholder: string
   ) => (
@@ -70,7 +72,7 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
             />
           </InlineField>
         )}
-        {(q.queryType === QueryTypes.SQL || q.queryType === QueryTypes.CostPerDay || q.queryType === QueryTypes.Cost || q.queryType === QueryTypes.Alerts) && (
+        {(q.queryType === QueryTypes.SQL || q.queryType === QueryTypes.CostPerDay || q.queryType === QueryTypes.Cost || q.queryType === QueryTypes.Alerts || q.queryType === QueryTypes.Deploys) && (
           <InlineField label="Format" labelWidth={12}>
             <RadioButtonGroup
               options={[
@@ -78,7 +80,11 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
                 { label: 'Table', value: 'table' },
               ]}
               value={q.format ?? (q.queryType === QueryTypes.CostPerDay ? 'time_series' : 'table')}
-              disabled={(q.queryType === QueryTypes.Cost && !q.granularity) || (q.queryType === QueryTypes.Alerts && q.metric === 'resolve_time')}
+              disabled={
+                (q.queryType === QueryTypes.Cost && !q.granularity) ||
+                (q.queryType === QueryTypes.Alerts && q.metric === 'resolve_time') ||
+                (q.queryType === QueryTypes.Deploys && (q.metric ?? 'deploys_per_period') !== 'deploys_per_period')
+              }
               onChange={(v) => set({ format: v as FurrowQuery['format'] })}
             />
           </InlineField>
@@ -244,6 +250,47 @@ export function QueryEditor({ query, onChange, onRunQuery }: Props) {
         <InlineFieldRow>
           {text('namespace', 'Namespace', 'all, or $namespace')}
           {text('alertname', 'Alert name', 'all, or $alertname')}
+        </InlineFieldRow>
+      )}
+      {q.queryType === QueryTypes.Deploys && (
+        <InlineFieldRow>
+          <InlineField label="Metric" labelWidth={12} tooltip="Operating metrics and DORA's four keys over deploy_actions">
+            <Select
+              width={30}
+              options={deployMetrics.map((m) => ({ label: m.replace(/_/g, ' '), value: m }))}
+              value={q.metric ?? 'deploys_per_period'}
+              onChange={(v) => set({ metric: v.value, ...(v.value !== 'deploys_per_period' ? { format: 'table' as const } : {}) })}
+            />
+          </InlineField>
+          <InlineField label="By" labelWidth={12}>
+            <MultiSelect
+              width={40}
+              options={deployDimensions.map((d) => ({ label: d, value: d }))}
+              value={by}
+              onChange={(v) => set({ by: v.map((o) => o.value).join(',') })}
+            />
+          </InlineField>
+          {(q.metric ?? 'deploys_per_period') === 'deploys_per_period' && (
+            <InlineField label="Period" labelWidth={12}>
+              <RadioButtonGroup
+                options={[
+                  { label: 'Day', value: 'day' },
+                  { label: 'Week', value: 'week' },
+                ]}
+                value={q.granularity || 'day'}
+                onChange={(v) => set({ granularity: v as FurrowQuery['granularity'] })}
+              />
+            </InlineField>
+          )}
+          {q.metric === 'change_failure_rate' && text('within', 'Within', '24h')}
+        </InlineFieldRow>
+      )}
+      {(q.queryType === QueryTypes.Deploys || q.queryType === QueryTypes.DeployAnnotations) && (
+        <InlineFieldRow>
+          {text('project', 'Project', 'all, or $project')}
+          {text('environment', 'Environment', 'all, or $environment')}
+          {text('team', 'Team', 'all')}
+          {q.queryType === QueryTypes.DeployAnnotations && text('actions', 'Actions', 'all, or deploy,rollback,restart,scale')}
         </InlineFieldRow>
       )}
       {(q.queryType === QueryTypes.BeforeAfter || q.queryType === QueryTypes.Changes) && (

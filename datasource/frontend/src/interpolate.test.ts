@@ -70,3 +70,15 @@ test('interpolateQuery fills the alert history filters', () => {
   assert.equal(q.alertname, ALL);
   assert.equal(q.metric, 'fired');
 });
+
+test('interpolateQuery fills the deploy filters', () => {
+  const replace = replacer({ project: ['shop', 'api'], environment: ALL });
+  const q = interpolateQuery(
+    { refId: 'A', queryType: QueryTypes.Deploys, project: '$project', environment: '${environment}', actions: 'deploy,rollback', metric: 'failure_rate' },
+    replace
+  );
+  assert.equal(q.project, 'shop,api');
+  assert.equal(q.environment, ALL);
+  assert.equal(q.actions, 'deploy,rollback');
+  assert.equal(q.metric, 'failure_rate');
+});

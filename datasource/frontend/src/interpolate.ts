@@ -51,6 +51,9 @@ export function interpolateQuery(q: FurrowQuery, replace: Replace, filters: AdHo
   out.service = field(q.service);
   out.currency = field(q.currency);
   out.alertname = field(q.alertname);
+  out.environment = field(q.environment);
+  out.source = field(q.source);
+  out.actions = field(q.actions);
   if (q.classes) {
     out.classes = q.classes.flatMap((c) => replace(c, plainValue).split(',')).filter((c) => c !== '');
   }

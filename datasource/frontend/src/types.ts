@@ -16,6 +16,8 @@ export const QueryTypes = {
   CostAnomalies: 'cost_anomalies',
   Alerts: 'alerts',
   AlertAnnotations: 'alert_annotations',
+  Deploys: 'deploys',
+  DeployAnnotations: 'deploy_annotations',
 } as const;
 
 export type QueryType = (typeof QueryTypes)[keyof typeof QueryTypes];
@@ -35,10 +37,11 @@ export interface FurrowQuery extends DataQuery {
   at?: string;
   window?: string;
   limit?: number;
-  granularity?: '' | 'hour' | 'day' | 'month';
+  // granularity: also the period of the deploys_per_period metric.
+  granularity?: '' | 'hour' | 'day' | 'week' | 'month';
   // metric: cost's billed or effective; alerts' fired, resolved, firing
-  // or resolve_time (a table).
-  metric?: 'billed' | 'effective' | AlertMetric;
+  // or resolve_time (a table); a deploy metric (deployMetrics).
+  metric?: 'billed' | 'effective' | AlertMetric | DeployMetric;
   shared?: 'spread' | 'apart';
   team?: string;
   project?: string;
@@ -46,12 +49,19 @@ export interface FurrowQuery extends DataQuery {
   currency?: string;
   // alertname narrows the alert history (with namespace).
   alertname?: string;
+  // The deploy query types' filters (with project and team): lists, All
+  // or empty for every one; within is change_failure_rate's window
+  // (24h); actions the kinds deploy_annotations shows.
+  environment?: string;
+  source?: string;
+  within?: string;
+  actions?: string;
   values?: ValueList;
   adHocFilters?: AdHocFilter[];
 }
 
 // The lists a values query (a template variable) takes.
-export const valueLists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes', 'teams', 'cost_teams', 'services', 'alert_namespaces', 'alertnames'] as const;
+export const valueLists = ['clusters', 'namespaces', 'workloads', 'zones', 'classes', 'teams', 'cost_teams', 'services', 'alert_namespaces', 'alertnames', 'deploy_projects', 'deploy_environments'] as const;
 export type ValueList = (typeof valueLists)[number];
 
 // The dimensions of a cost breakdown (furrow's query/cost).
@@ -60,6 +70,21 @@ export const costDimensions = ['team', 'project', 'namespace', 'workload', 'clus
 // The measures of an alerts query (datasource/alerts.go).
 export const alertMetrics = ['fired', 'resolved', 'firing', 'resolve_time'] as const;
 export type AlertMetric = (typeof alertMetrics)[number];
+
+// The deploy metrics (query/deploys) and their breakdowns.
+export const deployMetrics = [
+  'deploys_per_period',
+  'failure_causes',
+  'action_ratio',
+  'duration',
+  'failure_rate',
+  'deployment_frequency',
+  'lead_time',
+  'change_failure_rate',
+  'time_to_restore',
+] as const;
+export type DeployMetric = (typeof deployMetrics)[number];
+export const deployDimensions = ['project', 'service', 'team', 'environment', 'source'];
 
 export interface AdHocFilter {
   key: string;
