@@ -68,6 +68,11 @@ type Summary struct {
 	// AlertNotifications is the number of webhook bodies under
 	// DIR/alerts (alerts.go).
 	AlertNotifications int `json:"alert_notifications"`
+	// DeployEvents is the number of rows of DIR/deploy-events.jsonl
+	// (deploys.go); Deploys counts its actions by kind and result
+	// ("deploy/failed"), as the deploy_actions view gives them.
+	DeployEvents int            `json:"deploy_events"`
+	Deploys      map[string]int `json:"deploys"`
 }
 
 // Namespaces sums Truth per day, namespace pair and class.
@@ -100,6 +105,7 @@ func prepare(o Options) (*dataset, error) {
 //	dir/billing/cur2/*.csv.gz           the cluster account's bill (CUR 2.0), this month and the last
 //	dir/billing/focus/*.csv             the data platform account's bill (FOCUS 1.0)
 //	dir/alerts/*.json                   Alertmanager and Grafana webhook bodies, named by receive time
+//	dir/deploy-events.jsonl             the deployer's history (deploy_events rows)
 //	dir/ground-truth.json               the returned Summary
 //
 // Flow-log objects cover ten minutes each and are named (and dated) by
@@ -211,6 +217,10 @@ func Generate(ctx context.Context, dir string, opts Options) (Summary, error) {
 	if s.AlertNotifications, err = d.writeAlerts(dir); err != nil {
 		return s, err
 	}
+	if s.DeployEvents, err = d.writeDeployEvents(dir); err != nil {
+		return s, err
+	}
+	s.Deploys = deployTruth(deployEvents(d.o))
 	b, err := json.MarshalIndent(s, "", "  ")
 	if err != nil {
 		return s, err

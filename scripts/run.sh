@@ -53,6 +53,13 @@ if [[ -d "$DEMO/alerts" ]]; then
   echo "== alerts: replaying the demo's webhooks ($DEMO/alerts) at their receive times, delivered to the stand-in"
   "$FURROW" --data "$DATA" --config "$CFG" alerts replay --deliver "$DEMO/alerts"
 fi
+# The deployer's history over the demo's days (deploys, failures with their
+# causes, a rollback, restarts, scale events, CronJob triggers). Loading it
+# again stores nothing twice.
+if [[ -f "$DEMO/deploy-events.jsonl" ]]; then
+  echo "== deploy events: loading the demo's deploy history"
+  "$FURROW" --data "$DATA" --config "$CFG" deploy events load "$DEMO/deploy-events.jsonl"
+fi
 echo "== cross-zone report (demo: locality load balancing switched on for checkout on 2026-11-02)"
 "$FURROW" --data "$DATA" --config "$CFG" report cross-zone --namespace checkout --at 2026-11-02
 echo
@@ -84,6 +91,7 @@ cat <<MSG
    curl -s '127.0.0.1:8080/api/v1/cost/breakdown?by=team&granularity=day&from=2026-11-01&to=2026-11-02&format=table'
    curl -s '127.0.0.1:8080/api/v1/alerts/current?format=table'     # the demo's alert still firing
    $FURROW sql -f Pretty "SELECT namespace, alertname, count() AS incidents, round(quantile(0.9)(duration_seconds) / 60, 1) AS p90_minutes FROM alert_incidents GROUP BY ALL ORDER BY incidents DESC LIMIT 10"
+   curl -s '127.0.0.1:8080/api/v1/deploys/metrics?metric=failure_causes&from=2026-11-01&to=2026-11-02'   # also change_failure_rate, time_to_restore, …
    alerts posted to /api/v1/alerts/alertmanager are delivered to the Slack stand-in ($SLACK_LISTEN, not Slack)
    metrics: curl 127.0.0.1:8080/metrics      stop: Ctrl-C
 MSG
