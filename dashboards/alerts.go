@@ -72,7 +72,9 @@ func Alerts() *dashboard.DashboardBuilder {
 			Datasource(dsRef()).
 			Enable(true).
 			IconColor("orange").
-			Target(furrowTarget("Alerts", datasource.Query{QueryType: datasource.QueryTypeAlertAnnotations, Namespace: varNamespace, AlertName: varAlertName})))
+			Target(furrowTarget("Alerts", datasource.Query{QueryType: datasource.QueryTypeAlertAnnotations, Namespace: varNamespace, AlertName: varAlertName}))).
+		// Deploys, restarts and scale events: the context of an incident.
+		Annotation(deployAnnotations("", ""))
 	return b.
 		WithRow(dashboard.NewRowBuilder("History")).
 		WithPanel(series("Fired per hour by namespace", "short").Span(24).

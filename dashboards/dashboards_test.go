@@ -51,6 +51,8 @@ var interpolate = strings.NewReplacer(
 	"${change}", "2026-11-02",
 	"${team}", "$__all",
 	"${alertname}", "$__all",
+	"${project}", "$__all",
+	"${environment}", "$__all",
 )
 
 type panelJSON struct {
@@ -128,7 +130,7 @@ func TestDashboardQueriesOnDemo(t *testing.T) {
 				ran++
 			}
 		}
-		if name == "furrow-cross-zone.json" || name == "furrow-cost.json" || name == "furrow-alerts.json" {
+		if name == "furrow-cross-zone.json" || name == "furrow-cost.json" || name == "furrow-alerts.json" || name == "furrow-deploys.json" {
 			require.Positive(t, ran, name)
 		}
 	}

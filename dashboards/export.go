@@ -20,6 +20,7 @@ func All() map[string]*dashboard.DashboardBuilder {
 		"furrow-infra-doctor.json":      InfraDoctor(),
 		"furrow-cost.json":              Cost(),
 		"furrow-alerts.json":            Alerts(),
+		"furrow-deploys.json":           Deploys(),
 	}
 }
 

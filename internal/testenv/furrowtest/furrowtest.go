@@ -109,6 +109,8 @@ func start() (*Server, error) {
 		// The demo's alerts at their receive times, delivered to the local
 		// stand-in of Slack (alert_events, alert_deliveries).
 		{"--data", data, "--config", cfg, "alerts", "replay", "--deliver", filepath.Join(demo, "alerts")},
+		// The deployer's history over the demo's days (deploy_events).
+		{"--data", data, "--config", cfg, "deploy", "events", "load", filepath.Join(demo, "deploy-events.jsonl")},
 	}
 	slack := httptest.NewServer(demopkg.NewSlackStandIn(io.Discard))
 	env = append(env, "FURROW_ALERTING_SLACK_API_URL="+slack.URL+"/api/", "FURROW_ALERTING_SLACK_TOKEN=xoxb-furrowtest")
