@@ -78,7 +78,7 @@ func TestDeployEvents(t *testing.T) {
 	got := map[string]int{}
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
 		var row struct {
-			K string `json:"k"`
+			K string      `json:"k"`
 			N json.Number `json:"count()"`
 		}
 		if err := json.Unmarshal([]byte(line), &row); err != nil {

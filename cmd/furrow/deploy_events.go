@@ -133,4 +133,3 @@ func (d deployDirectory) PersonOf(ctx context.Context, login string) (string, st
 }
 
 var _ events.Directory = deployDirectory{}
-
