@@ -33,6 +33,11 @@ func (c *Component) Rollback(ctx context.Context, req RollbackRequest) (Record, 
 	if err != nil {
 		return Record{}, &RequestError{fmt.Errorf("%s/%s has no successful deploy to roll back from", req.Project, req.Environment)}
 	}
+	// After a failed deploy, the last good revision is the one to go back
+	// to (the failed one's pods are what runs); else the one before it.
+	if latest, err := c.store.LatestDeploy(ctx, req.Project, req.Environment); err == nil && latest.ID > current.ID && latest.State == StateFailed && req.To == 0 {
+		req.To = current.ID
+	}
 	var to Record
 	if req.To > 0 {
 		to, err = c.store.Get(ctx, req.To)

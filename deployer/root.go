@@ -573,7 +573,10 @@ func (c *Component) rollout(ctx context.Context, r *Record, t spec.Target, objs 
 		}
 		return nil
 	}
-	refs, err := k.Apply(ctx, objs, kube.ApplyOptions{})
+	// The spec is the source of truth: a field another manager took (a
+	// scale by hand, kubectl edit) is taken back, as
+	// `kubectl apply --server-side --force-conflicts` does.
+	refs, err := k.Apply(ctx, objs, kube.ApplyOptions{Force: true})
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -410,6 +410,20 @@ WHERE (CAST($1 AS TEXT) = '' OR project = $1) AND (CAST($2 AS TEXT) = '' OR envi
 	return out, rows.Err()
 }
 
+// LatestDeploy returns the newest deploy or rollback of a project's
+// environment that ran (refused requests left out), whatever its outcome.
+func (s *Store) LatestDeploy(ctx context.Context, project, env string) (Record, error) {
+	r, err := scanRecord(s.db.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM deploys
+WHERE project = $1 AND environment = $2 AND action IN ('deploy', 'rollback') AND state <> 'refused' ORDER BY id DESC LIMIT 1`, project, env))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("deployer: no deploy of %s/%s: %w", project, env, ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("deployer: latest deploy: %w", err)
+	}
+	return r, nil
+}
+
 // LastGood returns the newest successful deploy or rollback of a project's
 // environment older than before (0: any), the revision a rollback goes
 // back to; ErrNotFound when there is none.
@@ -425,5 +439,5 @@ WHERE project = $1 AND environment = $2 AND action IN ('deploy', 'rollback') AND
 	if err != nil {
 		return r, fmt.Errorf("deployer: last good: %w", err)
 	}
-	return r, nil
+	return s.Get(ctx, r.ID) // with its targets
 }

@@ -13,7 +13,9 @@ import (
 	"github.com/furrowdev/furrow/alerting"
 	"github.com/furrowdev/furrow/api"
 	"github.com/furrowdev/furrow/catalog"
+	"github.com/furrowdev/furrow/deployer"
 	"github.com/furrowdev/furrow/deployer/events"
+	"github.com/furrowdev/furrow/deployer/secrets"
 	"github.com/furrowdev/furrow/ingest/billing"
 	"github.com/furrowdev/furrow/ingest/flowlogs"
 	"github.com/furrowdev/furrow/ingest/pods"
@@ -139,6 +141,24 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 		return err
 	}
 	depEvents.Routes(ingest, srv.SelfAuthenticated())
+	// The deployer: deploys, rollbacks, restarts, scale, CronJob triggers.
+	var deploy *deployer.Component
+	if a.cfg.Deployer.Enabled {
+		var resolver deployer.SecretResolver
+		if sm := a.cfg.Deployer.SecretsManager; sm.Region != "" || sm.Endpoint != "" {
+			r, err := secrets.Open(ctx, sm, secrets.WithLogger(a.logger), secrets.WithRegistry(reg))
+			if err != nil {
+				return err
+			}
+			resolver = r
+		}
+		deploy, err = deployer.New(a.cfg.Deployer, deployer.Dependencies{State: st, Catalog: cat, Secrets: resolver,
+			Events: events.NewWriter(s), Registry: reg, Logger: a.logger})
+		if err != nil {
+			return err
+		}
+		deploy.Routes(read, srv.Group(api.ScopeWrite))
+	}
 
 	comps := &components{logger: a.logger}
 	stopAll := func() {
@@ -157,6 +177,12 @@ func (a *app) serve(ctx context.Context, cmd *cobra.Command) error {
 	if err := comps.start(ctx, "cost allocation", costs); err != nil {
 		stopAll()
 		return err
+	}
+	if deploy != nil {
+		if err := comps.start(ctx, "deployer", deploy); err != nil {
+			stopAll()
+			return err
+		}
 	}
 	if alerts != nil {
 		if err := comps.start(ctx, "alert delivery", alerts); err != nil {

@@ -14,13 +14,14 @@ import (
 // Error is one problem of a spec, located in its file.
 type Error struct {
 	// File is the spec's file name as given to Parse.
-	File string
+	File string `json:"file"`
 	// Line and Column are 1-based; 0 when the problem has no place (an absent field is reported at its parent).
-	Line, Column int
+	Line   int `json:"line,omitempty"`
+	Column int `json:"column,omitempty"`
 	// Field is the field path, e.g. environments.prod.regions[1].clusters[0].
-	Field string
+	Field string `json:"field,omitempty"`
 	// Msg says what is wrong and, where it helps, what to write instead.
-	Msg string
+	Msg string `json:"message"`
 }
 
 func (e *Error) Error() string {
