@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/furrowdev/furrow/internal/testenv/k8senv"
 	"github.com/furrowdev/furrow/internal/testenv/pgtest"
 	"github.com/furrowdev/furrow/state"
 	"github.com/furrowdev/furrow/state/statetest"
@@ -19,6 +20,7 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.Stop()
+	k8senv.StopShared()
 	os.Exit(code)
 }
 
