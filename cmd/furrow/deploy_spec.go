@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/furrowdev/furrow/deployer"
 	"github.com/furrowdev/furrow/deployer/spec"
 )
 
@@ -19,7 +20,7 @@ import (
 func newDeployCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{Use: "deploy", Short: "Deploy services from their project spec; render, validate and publish the spec's schema"}
 	cmd.AddCommand(newDeploySchemaCmd(), newDeployRenderCmd(a), newDeployValidateCmd(a),
-		newDeployEventsCommand(a, "events"))
+		newDeployEventsCommand(a, "events"), newDeployRunCmd(a), newDeployOpCmd(a, deployer.ActionRollback), newDeployOpCmd(a, deployer.ActionRestart), newDeployOpCmd(a, deployer.ActionScale), newDeployOpCmd(a, deployer.ActionTrigger), newDeployHistoryCmd(a), newDeployStatusCmd(a), newDeployDiffCmd(a))
 	return cmd
 }
 
