@@ -22,6 +22,7 @@ import (
 	"github.com/furrowdev/furrow/internal/testenv/secretsmanager"
 	fkube "github.com/furrowdev/furrow/kube"
 	"github.com/furrowdev/furrow/migrations"
+	"github.com/furrowdev/furrow/query/deploys"
 	"github.com/furrowdev/furrow/state"
 )
 
@@ -184,7 +185,9 @@ func TestE2EDeploy(t *testing.T) {
 	require.Contains(t, joined, "rolled out")
 	require.NotContains(t, joined, "s3cr3t-Hunter2", "no secret in the stream")
 
-	// 3. Two deploys at once: one runs, the other is told who runs.
+	// 3. Two deploys at once: one runs, the other is told who runs. The
+	// database password was rotated meanwhile.
+	sm.PutString(t, "shop/db", `{"password":"n3w-Hunter3"}`)
 	r2, err := deploy(shopSpec("1.1.0", "50m", "eu-west-1", "us-east-1"), alice)
 	require.NoError(t, err)
 	_, err = deploy(shopSpec("1.1.0", "50m", "eu-west-1", "us-east-1"), bob)
@@ -194,6 +197,15 @@ func TestE2EDeploy(t *testing.T) {
 	require.Contains(t, err.Error(), fmt.Sprintf("deploy %d by Alice Smith in progress since", r2.ID))
 	r2 = wait(r2)
 	require.Equal(t, StateSucceeded, r2.State, "%s: %s", r2.Cause, r2.Message)
+	changes, err := c.Changes(ctx, r2.ID, 0)
+	require.NoError(t, err)
+	require.Equal(t, r1.ID, changes.Against)
+	require.Contains(t, changes.SpecDiff, "+image: registry.example.com/shop/web:1.1.0")
+	require.Len(t, changes.Secrets, 1)
+	require.Equal(t, "db", changes.Secrets[0].Name)
+	require.Equal(t, r1.SecretVersions["db"], changes.Secrets[0].From)
+	require.NotEqual(t, changes.Secrets[0].From, changes.Secrets[0].To, "the rotation is a new version")
+	require.NotContains(t, fmt.Sprintf("%+v", changes), "Hunter", "versions, never values")
 
 	// 4. A rollout that cannot schedule: failed, with the scheduler's
 	// reason.
@@ -272,6 +284,24 @@ func TestE2EDeploy(t *testing.T) {
 	out.Reset()
 	require.NoError(t, ch.Query(ctx, &out, "SELECT DISTINCT failure_cause FROM deploy_events WHERE result = 'failed' ORDER BY 1", "TSV"))
 	require.Contains(t, out.String(), "Unschedulable")
+
+	// The operating metrics and the annotations see them.
+	from, to := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
+	res, err := deploys.New(ch).Run(ctx, deploys.Params{Metric: deploys.FailureCauses, From: from, To: to, Project: []string{"shop"}})
+	require.NoError(t, err)
+	require.Contains(t, fmt.Sprint(res.Rows), "Unschedulable")
+	res, err = deploys.New(ch).Run(ctx, deploys.Params{Metric: deploys.ActionRatio, From: from, To: to, Project: []string{"shop"}})
+	require.NoError(t, err)
+	for _, a := range []string{"rollback", "restart", "scale", "cronjob_trigger"} {
+		require.Contains(t, fmt.Sprint(res.Rows), a)
+	}
+	q, err := deploys.AnnotationsSQL(deploys.AnnotationParams{From: from, To: to, Project: []string{"shop"}})
+	require.NoError(t, err)
+	out.Reset()
+	require.NoError(t, ch.Query(ctx, &out, q, "TSV"))
+	for _, a := range []string{"rollback", "restart", "scale"} {
+		require.Contains(t, out.String(), a, "an annotation for each action")
+	}
 
 	// 9. The API: the history, a record, its stream.
 	gin.SetMode(gin.ReleaseMode)

@@ -62,6 +62,7 @@ func (c *Component) Routes(read, write gin.IRoutes) {
 	read.GET(PathDeploys, c.list)
 	read.GET(PathDeploys+"/:id", c.get)
 	read.GET(PathDeploys+"/:id/stream", c.stream)
+	read.GET(PathDeploys+"/:id/changes", c.changes)
 	write.POST(PathDeploys, c.deploy)
 	write.POST(PathDeploys+"/rollback", c.op(ActionRollback))
 	write.POST(PathDeploys+"/restart", c.op(ActionRestart))
