@@ -11,7 +11,7 @@ DATA    ?= ./data
 DEMO    ?= ./demo-data
 GO_TEST_FLAGS ?= -timeout 20m
 
-.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-chromium setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost bench-alerting clean
+.PHONY: all setup setup-chdb setup-minio setup-k8s setup-node-client setup-frontend setup-postgres setup-chromium setup-test build plugin frontend-test run demo test vet fmt-check bench bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost bench-alerting bench-deployer clean
 
 all: build
 
@@ -74,7 +74,7 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 ## bench: print the figures of every data-moving capability (never asserted in tests)
-bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost bench-alerting
+bench: setup bench-store bench-ingest bench-query bench-latency bench-plugin bench-catalog bench-usage bench-billing bench-cost bench-alerting bench-deployer
 
 bench-store:
 	go test -run '^$$' -bench . -benchtime 1x ./store/embedded/
@@ -129,6 +129,13 @@ bench-cost:
 # and the delivery lag to the local Slack API.
 bench-alerting:
 	go test -run '^$$' -bench AlertAcceptance -benchtime 1x -timeout 30m ./cmd/furrow/
+
+# The deployer: parse+validate+render of a 200-service repository
+# (FURROW_BENCH_RENDER_SERVICES) next to reading the same YAML, and
+# FURROW_BENCH_DEPLOY_SERVICES deploys (default 50) to two local control
+# planes, 10 in flight: total, p50/p90, the rollout's share.
+bench-deployer:
+	go test -run '^$$' -bench 'RenderRepository|Deploy$$' -benchtime 1x -timeout 30m ./deployer/
 
 bench-latency:
 	go test -run '^$$' -bench QueryLatencyDuringIngest -benchtime 1x -timeout 20m ./cmd/furrow/
