@@ -310,7 +310,7 @@ func BenchmarkDeploy(b *testing.B) {
 		b.ReportMetric(pct(0.9).Seconds(), "p90_s")
 		b.ReportMetric(share, "rollout_share")
 		b.Logf("%d services × 2 clusters × 3 replicas, %d in flight: %s in all (%.2f deploys/s); one deploy p50 %s, p90 %s, max %s",
-			n, benchDeployParallel, total.Round(time.Millisecond), float64(n)/total.Seconds(),
+			n, min(n, benchDeployParallel), total.Round(time.Millisecond), float64(n)/total.Seconds(),
 			pct(0.5).Round(time.Millisecond), pct(0.9).Round(time.Millisecond), durs[len(durs)-1].Round(time.Millisecond))
 		b.Logf("of the deploys' summed %s: before the apply (history, removed regions, render) %.1f%%, server-side apply %.1f%%, rollout (apply to rolled out) %.1f%%, after (the record) %.1f%%",
 			sumDeploy.Round(time.Millisecond), 100*sumBefore.Seconds()/sumDeploy.Seconds(), 100*sumApply.Seconds()/sumDeploy.Seconds(),
