@@ -440,7 +440,9 @@ func newDeployHistoryCmd(a *app) *cobra.Command {
 		Long: `List the deployer's history (GET /api/v1/deploys), newest first: id,
 action, state, project, environment, image, who (the employee the catalog
 knows by the token's subject, else the subject), start, duration and the
-failure's cause. --format json prints the records.`,
+failure's cause. --format json prints the records.
+
+` + tokenHelp,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
@@ -531,7 +533,9 @@ func newDeployStatusCmd(a *app) *cobra.Command {
 		Long: `Print deploy ID's record as JSON (GET /api/v1/deploys/ID): its state,
 who, image, secret versions (never values), and per cluster its state and
 cause. With --follow, print its live stream from the start instead, then
-its outcome; the exit status is 1 when it failed.`,
+its outcome; the exit status is 1 when it failed.
+
+` + tokenHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)
