@@ -33,6 +33,12 @@ type Configuration struct {
 	// LockLease is how long a deploy's lock outlives its last renewal: a
 	// deploy whose process died frees its project's environment after it.
 	LockLease time.Duration `yaml:"lock_lease"`
+	// KubeQPS and KubeBurst bound the requests per second to one cluster's
+	// API server, for all deploys at once (client-go's default, 5 and 10,
+	// makes ten deploys watching one cluster wait on the client's limiter).
+	KubeQPS float32 `yaml:"kube_qps"`
+	// KubeBurst is the burst above KubeQPS.
+	KubeBurst int `yaml:"kube_burst"`
 	// SecretsManager is where specs' secrets are read.
 	SecretsManager secrets.Configuration `yaml:"secrets_manager"`
 	// Events are the external deploy events (Argo CD, GitHub) accepted
@@ -57,6 +63,8 @@ func DefaultConfiguration() Configuration {
 		NotReadyGrace:  2 * time.Minute,
 		PollInterval:   time.Second,
 		LockLease:      2 * time.Minute,
+		KubeQPS:        50,
+		KubeBurst:      100,
 		SecretsManager: secrets.DefaultConfiguration(),
 		Events:         events.DefaultConfiguration(),
 	}
@@ -89,6 +97,9 @@ func (c Configuration) Validate() error {
 	}
 	if c.PollInterval < 10*time.Millisecond {
 		errs = append(errs, errors.New("deployer.poll_interval: at least 10ms"))
+	}
+	if c.KubeQPS <= 0 || c.KubeBurst <= 0 {
+		errs = append(errs, errors.New("deployer.kube_qps and kube_burst: must be positive"))
 	}
 	if c.LockLease < time.Second {
 		errs = append(errs, errors.New("deployer.lock_lease: at least 1s"))

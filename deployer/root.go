@@ -105,6 +105,7 @@ func New(cfg Configuration, deps Dependencies) (*Component, error) {
 		if err != nil {
 			return nil, fmt.Errorf("deployer.clusters %s: %w", cl.Name, err)
 		}
+		rc.QPS, rc.Burst = cfg.KubeQPS, cfg.KubeBurst
 		k, err := kube.NewCluster(cl.Name, rc, kube.WithWatchSettings(ws))
 		if err != nil {
 			return nil, fmt.Errorf("deployer.clusters %s: %w", cl.Name, err)
