@@ -9,7 +9,6 @@ package alerting
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -153,16 +152,7 @@ func (d DeliveryRecord) validate() error {
 
 // historyToken hashes its parts, each length-prefixed, into a deduplication
 // token.
-func historyToken(parts ...string) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, s := range parts {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
+func historyToken(parts ...string) string { return store.Token(parts...) }
 
 func newDateTime64Col() *proto.ColDateTime64 {
 	return new(proto.ColDateTime64).WithPrecision(proto.PrecisionMilli).WithLocation(time.UTC)

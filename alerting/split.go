@@ -5,11 +5,10 @@ package alerting
 // the sender grouped across namespaces.
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"sort"
 	"strings"
+
+	"github.com/furrowdev/furrow/store"
 )
 
 // DefaultNamespaceLabels are the labels a namespace is read from, first
@@ -104,13 +103,5 @@ func titleName(title string) string {
 // the SHA-256 of source, receiver, namespace and alert name, in hex. Each
 // part is length-prefixed so that no two tuples share a key.
 func GroupKey(source, receiver, namespace, alertname string) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, s := range []string{source, receiver, namespace, alertname} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	sum := h.Sum(nil)
-	return hex.EncodeToString(sum[:16])
+	return store.Token(source, receiver, namespace, alertname)[:32]
 }

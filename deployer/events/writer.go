@@ -2,9 +2,6 @@ package events
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"time"
@@ -88,16 +85,7 @@ func replicasText(r *int32) string {
 }
 
 // hashParts hashes its parts, each length-prefixed, into a token.
-func hashParts(parts ...string) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, s := range parts {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
+func hashParts(parts ...string) string { return store.Token(parts...) }
 
 // cols are deploy_events' columns.
 type cols struct {
