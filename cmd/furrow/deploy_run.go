@@ -44,6 +44,15 @@ func (a *app) deployServer(serverURL string) (string, error) {
 	return "", errors.New("no furrow serve holds the data directory: pass --server http://host:port of the server that deploys (deployer.enabled), or --data of that server")
 }
 
+// deployClient is a client of the deploying server with a token of scope.
+func (a *app) deployClient(serverURL string, scope api.Scope) (*apiClient, error) {
+	addr, err := a.deployServer(serverURL)
+	if err != nil {
+		return nil, err
+	}
+	return a.newAPIClient(addr, scope)
+}
+
 // deployCall sends a request to the deployer's API and returns the
 // status and body of any answer but a 401, which becomes what to do about
 // the token.
@@ -290,11 +299,7 @@ func roundDuration(d time.Duration) time.Duration {
 func (a *app) runAction(cmd *cobra.Command, serverURL, path string, in any, follow bool) error {
 	ctx, cancel := signalContext()
 	defer cancel()
-	addr, err := a.deployServer(serverURL)
-	if err != nil {
-		return err
-	}
-	c, err := a.newAPIClient(addr, api.ScopeWrite)
+	c, err := a.deployClient(serverURL, api.ScopeWrite)
 	if err != nil {
 		return err
 	}
@@ -450,11 +455,7 @@ failure's cause. --format json prints the records.
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			addr, err := a.deployServer(serverURL)
-			if err != nil {
-				return err
-			}
-			c, err := a.newAPIClient(addr, api.ScopeRead)
+			c, err := a.deployClient(serverURL, api.ScopeRead)
 			if err != nil {
 				return err
 			}
@@ -544,11 +545,7 @@ its outcome; the exit status is 1 when it failed.
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			addr, err := a.deployServer(serverURL)
-			if err != nil {
-				return err
-			}
-			c, err := a.newAPIClient(addr, api.ScopeRead)
+			c, err := a.deployClient(serverURL, api.ScopeRead)
 			if err != nil {
 				return err
 			}
