@@ -186,6 +186,19 @@ func TestSIGKILLDuringBulkWrite(t *testing.T) {
 
 func testSIGKILL(t *testing.T, env []string, ahead int) {
 	dir := t.TempDir()
+	if os.Getenv("FURROW_TEST_KEEP") != "" {
+		// Keep the data directory of a failing run for inspection.
+		var err error
+		dir, err = os.MkdirTemp("", "furrow-crash-")
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("data directory kept: %s", dir)
+			} else {
+				os.RemoveAll(dir)
+			}
+		})
+	}
 	w := child(t, "writer", dir, env...)
 	stdout, err := w.StdoutPipe()
 	require.NoError(t, err)
