@@ -172,7 +172,9 @@ func (c *Component) Deliver(ctx context.Context) {
 			break
 		}
 	}
-	if n, err := c.outbox.Pending(ctx); err == nil {
+	sctx, cancel := settleContext(ctx)
+	defer cancel()
+	if n, err := c.outbox.Pending(sctx); err == nil {
 		c.m.depth.Set(float64(n))
 	}
 }
@@ -222,7 +224,12 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 		return
 	}
 	if err == nil {
-		if err := c.outbox.Done(ctx, d, channelID, ts, c.deps.Now()); err != nil {
+		// What Slack did is recorded even when the worker is stopping: a
+		// posted message left pending would be looked for again after the
+		// restart, a needless call.
+		sctx, cancel := settleContext(ctx)
+		defer cancel()
+		if err := c.outbox.Done(sctx, d, channelID, ts, c.deps.Now()); err != nil {
 			c.logger.Error("alerting: record a delivery", "id", d.ID, "err", err)
 			return
 		}
@@ -259,6 +266,12 @@ func (c *Component) deliverOne(ctx context.Context, d Delivery) {
 	if err := again(ctx, d.ID, now.Add(wait), err.Error()); err != nil {
 		c.logger.Error("alerting: outbox", "err", err)
 	}
+}
+
+// settleContext is ctx without its cancellation, bounded: the outbox is
+// told what happened even when the worker stops.
+func settleContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 }
 
 // findSkew is how far before an interrupted attempt FindDelivery looks,
