@@ -248,16 +248,10 @@ func (d *Datasource) runAlerts(ctx context.Context, m Query, tr TimeRange, refID
 	if err != nil {
 		return nil, backend.DownstreamError(err)
 	}
-	a.RefID = refID
-	res, err := d.client.sql(ctx, sql, d.settings.RowLimit, a)
+	frame, err := d.sqlFrame(ctx, refID, sql, a)
 	if err != nil {
 		return nil, err
 	}
-	frame, err := frameFromResult(refID, res, d.settings.RowLimit)
-	if err != nil {
-		return nil, err
-	}
-	frame.Meta.ExecutedQueryString = sql
 	if m.Format == "time_series" && m.QueryType == QueryTypeAlerts {
 		wide, err := toTimeSeries(frame)
 		if err != nil {

@@ -223,20 +223,14 @@ func (d *Datasource) runSQL(ctx context.Context, m Query, tr TimeRange, refID st
 	if err != nil {
 		return nil, backend.DownstreamError(err)
 	}
-	a.RefID = refID
 	filters, err := tableFilters(m.AdHocFilters)
 	if err != nil {
 		return nil, backend.DownstreamError(err)
 	}
-	res, err := d.client.sql(ctx, sql, d.settings.RowLimit, a, filters)
+	frame, err := d.sqlFrame(ctx, refID, sql, a, filters)
 	if err != nil {
 		return nil, err
 	}
-	frame, err := frameFromResult(refID, res, d.settings.RowLimit)
-	if err != nil {
-		return nil, err
-	}
-	frame.Meta.ExecutedQueryString = sql
 	if m.Format == "time_series" {
 		wide, err := toTimeSeries(frame)
 		if err != nil {
@@ -475,4 +469,21 @@ func tableFilters(fs []AdHocFilter) (string, error) {
 		entries = append(entries, chsql.QuoteString("flow_traffic_hourly")+": "+c, chsql.QuoteString("flow_traffic_daily")+": "+c)
 	}
 	return "{" + strings.Join(entries, ", ") + "}", nil
+}
+
+// sqlFrame runs sql through the furrow server for the query refID and
+// returns its result as a frame that shows the statement in Grafana's
+// query inspector; tableFilters are ad hoc filters on its tables.
+func (d *Datasource) sqlFrame(ctx context.Context, refID, sql string, a attribution, tableFilters ...string) (*data.Frame, error) {
+	a.RefID = refID
+	res, err := d.client.sql(ctx, sql, d.settings.RowLimit, a, tableFilters...)
+	if err != nil {
+		return nil, err
+	}
+	frame, err := frameFromResult(refID, res, d.settings.RowLimit)
+	if err != nil {
+		return nil, err
+	}
+	frame.Meta.ExecutedQueryString = sql
+	return frame, nil
 }
