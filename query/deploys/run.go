@@ -83,63 +83,6 @@ func (r *Reports) Run(ctx context.Context, p Params) (Result, error) {
 	return Result{Metric: p.Metric, Columns: out.Meta, Rows: out.Data}, nil
 }
 
-// The metrics, one function each.
-
-// FailureCausesOf counts failed actions by cause.
-func (r *Reports) FailureCausesOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = FailureCauses
-	return r.Run(ctx, p)
-}
-
-// ActionRatioOf counts actions by type, with each type's share.
-func (r *Reports) ActionRatioOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = ActionRatio
-	return r.Run(ctx, p)
-}
-
-// DeploysPerPeriodOf counts deploys per day or week, by result.
-func (r *Reports) DeploysPerPeriodOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = DeploysPerPeriod
-	return r.Run(ctx, p)
-}
-
-// DurationOf gives successful deploys' duration, p50 and p90.
-func (r *Reports) DurationOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = Duration
-	return r.Run(ctx, p)
-}
-
-// FailureRateOf gives the share of finished deploys that failed.
-func (r *Reports) FailureRateOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = FailureRate
-	return r.Run(ctx, p)
-}
-
-// DeploymentFrequencyOf counts successful deploys and their rate per day.
-func (r *Reports) DeploymentFrequencyOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = DeploymentFrequency
-	return r.Run(ctx, p)
-}
-
-// LeadTimeOf gives commit-to-deployed time, p50 and p90, where known.
-func (r *Reports) LeadTimeOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = LeadTime
-	return r.Run(ctx, p)
-}
-
-// ChangeFailureRateOf gives the share of deploys that failed or were
-// rolled back within p.Within.
-func (r *Reports) ChangeFailureRateOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = ChangeFailureRate
-	return r.Run(ctx, p)
-}
-
-// TimeToRestoreOf gives the time from a failure to the next success.
-func (r *Reports) TimeToRestoreOf(ctx context.Context, p Params) (Result, error) {
-	p.Metric = TimeToRestore
-	return r.Run(ctx, p)
-}
-
 // Routes registers GET /deploys/metrics on read (mounted at /api/v1):
 //
 //	GET /deploys/metrics?metric=M&from=T&to=T[&by=project,environment][&period=day|week][&within=24h]
